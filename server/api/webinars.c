@@ -1,0 +1,158 @@
+/* The webinar resource: its public description, state and recordings. */
+#include "api/webinars.h"
+
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "core/error.h"
+#include "core/util.h"
+#include "live/live.h"
+#include "recorder/recorder.h"
+
+bool lc_slug_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+    }
+    return n >= 1 && n <= 63;
+}
+
+static json_t *url(const char *base, const char *fmt_path)
+{
+    json_t *j = json_sprintf("%s%s", base, fmt_path);
+    return j;
+}
+
+static json_t *iso_or_null(int64_t ms)
+{
+    char buf[25];
+    return ms ? json_string(lc_iso8601(ms, buf)) : json_null();
+}
+
+typedef struct {
+    lc_app_t *app;
+    const char *base;
+    json_t *list;
+    int failed;
+} sessions_ctx_t;
+
+/* One session as JSON: times, duration, and the replay / download URLs once they exist. */
+static json_t *session_json(lc_app_t *app, const lc_session_t *s, const char *base)
+{
+    char path[96];
+    json_t *o = json_pack("{s:I,s:s,s:o,s:o,s:o,s:b}", "id", (json_int_t)s->id, "state",
+                          s->live ? "live" : "ended", "started_at", iso_or_null(s->started_at_ms),
+                          "ended_at", iso_or_null(s->ended_at_ms), "duration_s",
+                          s->live ? json_null() : json_real((double)s->duration_ms / 1000.0),
+                          "recovered", s->recovered);
+    if (!o)
+        return NULL;
+    if (lc_recording_has_replay(app->recordings_dir, s->id)) {
+        snprintf(path, sizeof path, "/vod/%lld/index.m3u8", (long long)s->id);
+        json_object_set_new(o, "replay_url", url(base, path));
+        snprintf(path, sizeof path, "/replay/%lld", (long long)s->id);
+        json_object_set_new(o, "replay_page_url", url(base, path));
+    } else {
+        json_object_set_new(o, "replay_url", json_null());
+        json_object_set_new(o, "replay_page_url", json_null());
+    }
+    if (!s->live && lc_recording_has_download(app->recordings_dir, s->id)) {
+        snprintf(path, sizeof path, "/vod/%lld/download.mp4", (long long)s->id);
+        json_object_set_new(o, "download_url", url(base, path));
+    } else {
+        json_object_set_new(o, "download_url", json_null());
+    }
+    return o;
+}
+
+static int add_session(void *opaque, const lc_session_t *s)
+{
+    sessions_ctx_t *ctx = opaque;
+    json_t *o = session_json(ctx->app, s, ctx->base);
+    if (!o || json_array_append_new(ctx->list, o) < 0) {
+        ctx->failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+json_t *lc_api_webinar_json(lc_app_t *app, const lc_webinar_t *w, const char *base,
+                            const char *live_state)
+{
+    char path[160];
+    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)w->id, "slug", w->slug,
+                          "title", w->title, "state", lc_webinar_state_name(w->state),
+                          "created_at", iso_or_null(w->created_at_ms));
+    if (!o)
+        return NULL;
+    snprintf(path, sizeof path, "/watch/%s", w->slug);
+    json_object_set_new(o, "watch_url", url(base, path));
+    snprintf(path, sizeof path, "/live/%s/master.m3u8", w->slug);
+    json_object_set_new(o, "hls_url", url(base, path));
+    json_object_set_new(o, "rtmp_url", json_string(app->cfg.rtmp_url));
+    if (live_state)
+        json_object_set_new(o, "live", json_string(live_state));
+    sessions_ctx_t ctx = {app, base, json_array(), 0};
+    if (!ctx.list || lc_db_session_list(app->db, w->id, add_session, &ctx) < 0 || ctx.failed) {
+        json_decref(ctx.list);
+        json_decref(o);
+        return NULL;
+    }
+    json_object_set_new(o, "sessions", ctx.list);
+    return o;
+}
+
+int lc_api_webinar_get(lc_req_t *req)
+{
+    lc_app_t *app = lc_req_app(req);
+    const char *slug = lc_req_param(req, 0);
+    lc_webinar_t w;
+    if (!lc_slug_valid(slug))
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such webinar");
+    int rc = lc_db_webinar_by_slug(app->db, slug, &w);
+    if (rc == LC_ENOTFOUND)
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such webinar");
+    if (rc < 0)
+        return rc;
+    const char *live = NULL;
+    switch (lc_live_state(app->live, w.id, NULL)) {
+    case LC_LIVE_RUNNING: live = "running"; break;
+    case LC_LIVE_GRACE: live = "reconnecting"; break;
+    case LC_LIVE_OFFLINE: live = "offline"; break;
+    }
+    json_t *body = lc_api_webinar_json(app, &w, "", live);
+    if (!body)
+        return -ENOMEM;
+    return lc_reply_json(req, MHD_HTTP_OK, body);
+}
+
+int lc_api_session_get(lc_req_t *req)
+{
+    lc_app_t *app = lc_req_app(req);
+    int64_t id;
+    lc_session_t s;
+    lc_webinar_t w;
+    if (lc_parse_int64(lc_req_param(req, 0), 1, INT64_MAX, &id) < 0)
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such session");
+    int rc = lc_db_session_get(app->db, id, &s);
+    if (rc == 0)
+        rc = lc_db_webinar_get(app->db, s.webinar_id, &w);
+    if (rc == LC_ENOTFOUND)
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such session");
+    if (rc < 0)
+        return rc;
+    json_t *body = session_json(app, &s, "");
+    char path[96];
+    snprintf(path, sizeof path, "/watch/%s", w.slug);
+    if (!body || json_object_set_new(body, "webinar",
+                                     json_pack("{s:s,s:s,s:o}", "slug", w.slug, "title", w.title,
+                                               "watch_url", url("", path))) < 0) {
+        json_decref(body);
+        return -ENOMEM;
+    }
+    return lc_reply_json(req, MHD_HTTP_OK, body);
+}

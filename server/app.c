@@ -1,0 +1,283 @@
+/* Wiring: start-up and shutdown order, and the hooks between modules.
+ *
+ * Start-up: paths → database (migrations) → recover recordings of sessions the last run left
+ * live → exporter (resumes unfinished MP4 exports) → live registry → RTMP ingest → HTTP → demo.
+ * Shutdown is the reverse, so that data only ever flows into modules that are still running:
+ * demo → ingest (every publisher finishes as stopped) → live (streams end, recordings are made
+ * final, sessions are closed in the database and queued for export) → HTTP → exporter (an
+ * export under way is abandoned and resumes at the next start) → database. */
+#include "app.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "demo/demo.h"
+#include "http/http.h"
+#include "ingest/ingest.h"
+#include "live/live.h"
+#include "recorder/recorder.h"
+
+int lc_app_paths(lc_app_t *app)
+{
+    int rc;
+    if ((rc = lc_fmt(app->db_path, sizeof app->db_path, "%s/lectern.db", app->cfg.data_dir)) < 0 ||
+        (rc = lc_fmt(app->recordings_dir, sizeof app->recordings_dir, "%s/recordings",
+                     app->cfg.data_dir)) < 0) {
+        LC_ERROR("app", "data directory path is too long");
+        return rc;
+    }
+    if ((rc = lc_mkdir_p(app->recordings_dir)) < 0) {
+        LC_ERROR("app", "cannot create %s: %s", app->recordings_dir, lc_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+/* ---- webinars ------------------------------------------------------------------------------ */
+
+static int new_key(char *key_out, uint8_t hash[32])
+{
+    uint8_t raw[24]; /* 192 bits; base64url gives 32 characters, well inside ffmpeg's tcUrl cap */
+    int rc = lc_random_bytes(raw, sizeof raw);
+    if (rc < 0)
+        return rc;
+    lc_base64url(raw, sizeof raw, key_out, LC_STREAM_KEY_SIZE);
+    lc_sha256(key_out, strlen(key_out), hash);
+    return 0;
+}
+
+/* "Quarterly Update: Q3!" → "quarterly-update-q3-k3x9ab": readable, and unique thanks to the
+ * random tail (which also keeps slugs from being guessed from titles). */
+static int make_slug(const char *title, char *out, size_t size)
+{
+    size_t n = 0;
+    bool dash = false;
+    for (const char *p = title; *p && n < 40; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (isalnum(c) && c < 0x80) {
+            if (dash && n > 0)
+                out[n++] = '-';
+            out[n++] = (char)tolower(c);
+            dash = false;
+        } else {
+            dash = true;
+        }
+    }
+    if (n == 0) {
+        memcpy(out, "webinar", 7);
+        n = 7;
+    }
+    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+    uint8_t rnd[6];
+    int rc = lc_random_bytes(rnd, sizeof rnd);
+    if (rc < 0)
+        return rc;
+    if (n + 8 > size)
+        return -ENAMETOOLONG;
+    out[n++] = '-';
+    for (int i = 0; i < 6; i++)
+        out[n++] = alphabet[rnd[i] & 31];
+    out[n] = 0;
+    return 0;
+}
+
+int lc_app_create_webinar(lc_db_t *db, const char *title, const char *slug_or_null,
+                          int64_t *id_out, char *key_out)
+{
+    uint8_t hash[32];
+    char slug[LC_DB_SLUG_MAX];
+    int rc = new_key(key_out, hash);
+    if (rc < 0)
+        return rc;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        if (slug_or_null)
+            rc = lc_fmt(slug, sizeof slug, "%s", slug_or_null);
+        else
+            rc = make_slug(title, slug, sizeof slug);
+        if (rc < 0)
+            return rc;
+        rc = lc_db_webinar_insert(db, slug, title, hash, lc_now_real_ms(), id_out);
+        if (rc != LC_ECONFLICT || slug_or_null)
+            return rc;
+    }
+    return rc;
+}
+
+int lc_app_rotate_key(lc_db_t *db, int64_t webinar_id, char *key_out)
+{
+    uint8_t hash[32];
+    int rc = new_key(key_out, hash);
+    return rc < 0 ? rc : lc_db_webinar_set_key_hash(db, webinar_id, hash);
+}
+
+/* ---- hooks --------------------------------------------------------------------------------- */
+
+static int authorize(void *opaque, const char *rtmp_app, const char *stream_key,
+                     int64_t *webinar_id, char slug[LC_SLUG_MAX])
+{
+    lc_app_t *app = opaque;
+    if (strcmp(rtmp_app, "live") != 0) {
+        LC_WARN("app", "publish refused: unknown RTMP application (expected /live)");
+        return LC_EDENIED;
+    }
+    uint8_t hash[32];
+    lc_sha256(stream_key, strlen(stream_key), hash);
+    lc_webinar_t w;
+    int rc = lc_db_webinar_by_key_hash(app->db, hash, &w);
+    if (rc == LC_ENOTFOUND) {
+        LC_WARN("app", "publish refused: unknown stream key");
+        return LC_EDENIED;
+    }
+    if (rc < 0)
+        return rc;
+    *webinar_id = w.id;
+    snprintf(slug, LC_SLUG_MAX, "%s", w.slug);
+    return 0;
+}
+
+static int session_begin(void *opaque, int64_t webinar_id, int64_t started_real_ms,
+                         int64_t *session_id)
+{
+    lc_app_t *app = opaque;
+    int rc = lc_db_session_begin(app->db, webinar_id, started_real_ms, session_id);
+    if (rc == 0)
+        LC_INFO("app", "webinar %lld: session %lld is live", (long long)webinar_id,
+                (long long)*session_id);
+    return rc;
+}
+
+static void session_end(void *opaque, int64_t webinar_id, int64_t session_id,
+                        int64_t ended_real_ms, double duration_s)
+{
+    lc_app_t *app = opaque;
+    int rc = lc_db_session_end(app->db, session_id, ended_real_ms,
+                               (int64_t)(duration_s * 1000.0 + 0.5), false);
+    if (rc < 0)
+        LC_ERROR("app", "session %lld: cannot mark ended: %s", (long long)session_id,
+                 lc_strerror(rc));
+    LC_INFO("app", "webinar %lld: session %lld ended after %.1f s; replay is available",
+            (long long)webinar_id, (long long)session_id, duration_s);
+    lc_exporter_queue(app->exporter, session_id);
+}
+
+static int recover_one(void *opaque, const lc_session_t *s)
+{
+    lc_app_t *app = opaque;
+    double duration = 0;
+    int rc = lc_recording_recover(app->recordings_dir, s->id, &duration);
+    if (rc < 0 && rc != LC_ENOTFOUND)
+        LC_ERROR("app", "session %lld: recording recovery failed: %s", (long long)s->id,
+                 lc_strerror(rc));
+    /* Ended at the start time plus what was recorded: the best knowledge of when it stopped. */
+    int64_t dur_ms = (int64_t)(duration * 1000.0 + 0.5);
+    rc = lc_db_session_end(app->db, s->id, s->started_at_ms + dur_ms, dur_ms, true);
+    if (rc < 0)
+        LC_ERROR("app", "session %lld: cannot mark ended: %s", (long long)s->id, lc_strerror(rc));
+    else
+        LC_WARN("app", "session %lld was live when the server stopped unexpectedly; recovered "
+                       "%.1f s of recording", (long long)s->id, duration);
+    return 0;
+}
+
+/* The list is collected first: ending a session inside the listing would write to the table
+ * being read. */
+typedef struct {
+    lc_session_t items[64];
+    int n;
+} live_list_t;
+
+static int collect_live(void *opaque, const lc_session_t *s)
+{
+    live_list_t *l = opaque;
+    l->items[l->n++] = *s;
+    return l->n == 64;
+}
+
+static int recover_sessions(lc_app_t *app)
+{
+    for (;;) {
+        live_list_t list = {.n = 0};
+        int rc = lc_db_session_list_live(app->db, collect_live, &list);
+        if (rc < 0)
+            return rc;
+        for (int i = 0; i < list.n; i++)
+            recover_one(app, &list.items[i]);
+        if (list.n < 64)
+            return 0;
+    }
+}
+
+/* ---- start / stop -------------------------------------------------------------------------- */
+
+int lc_app_start(lc_app_t *app)
+{
+    int rc;
+    if ((rc = lc_app_paths(app)) < 0)
+        return rc;
+    if ((rc = lc_db_open(app->db_path, &app->db)) < 0)
+        goto fail;
+    if ((rc = recover_sessions(app)) < 0)
+        goto fail;
+    app->exporter = lc_exporter_start(app->recordings_dir);
+    if (!app->exporter) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+
+    lc_live_config_t lcfg;
+    lc_live_config_default(&lcfg);
+    lcfg.part_target_s = app->cfg.part_target_s;
+    lcfg.segment_target_s = app->cfg.segment_target_s;
+    lcfg.window_segments = app->cfg.window_segments;
+    lcfg.grace_ms = app->cfg.grace_ms;
+    lcfg.recordings_dir = app->recordings_dir;
+    lc_live_hooks_t lhooks = {.session_begin = session_begin, .session_end = session_end,
+                              .opaque = app};
+    app->live = lc_live_new(&lcfg, &lhooks);
+    if (!app->live) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+
+    lc_ingest_config_t icfg;
+    lc_ingest_config_default(&icfg);
+    icfg.listen = app->cfg.rtmp_listen;
+    lc_ingest_hooks_t ihooks = {.authorize = authorize, .opaque = app};
+    app->ingest = lc_ingest_start(&icfg, app->live, &ihooks, &rc);
+    if (!app->ingest)
+        goto fail;
+    snprintf(app->rtmp_bound, sizeof app->rtmp_bound, "%s", app->cfg.rtmp_listen);
+    char *colon = strrchr(app->rtmp_bound, ':');
+    if (colon)
+        snprintf(colon + 1, sizeof app->rtmp_bound - (size_t)(colon + 1 - app->rtmp_bound), "%d",
+                 lc_ingest_port(app->ingest));
+
+    app->http = lc_http_start(app, &rc);
+    if (!app->http)
+        goto fail;
+
+    if (app->cfg.demo) {
+        rc = lc_demo_start(app, &app->demo);
+        if (rc < 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    lc_app_stop(app);
+    return rc < 0 ? rc : -EIO;
+}
+
+void lc_app_stop(lc_app_t *app)
+{
+    lc_demo_stop(&app->demo);
+    lc_ingest_stop(&app->ingest);
+    lc_live_free(&app->live);
+    lc_http_stop(&app->http);
+    lc_exporter_stop(&app->exporter);
+    lc_db_close(&app->db);
+}

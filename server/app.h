@@ -1,0 +1,54 @@
+/* The running server: the modules wired together once at start-up, and the hooks by which they
+ * call each other (ingest → database for stream keys, live → database and exporter for sessions).
+ * Start-up and shutdown order are written down in app.c. */
+#ifndef LC_APP_H
+#define LC_APP_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "db/db.h"
+
+struct lc_live;
+struct lc_ingest;
+struct lc_http;
+struct lc_exporter;
+struct lc_demo;
+
+typedef struct lc_app {
+    lc_config_t cfg;
+    char db_path[PATH_MAX];
+    char recordings_dir[PATH_MAX];
+    lc_db_t *db;
+    struct lc_exporter *exporter;
+    struct lc_live *live;
+    struct lc_ingest *ingest;
+    struct lc_http *http;
+    struct lc_demo *demo;
+    char http_bound[160]; /* actual listen addresses, after binding */
+    char rtmp_bound[160];
+} lc_app_t;
+
+/* Derives db_path and recordings_dir from cfg->data_dir and creates the directories. Used by the
+ * server and by the command-line tools. */
+int lc_app_paths(lc_app_t *app);
+
+/* Opens the database, recovers recordings of sessions the last run left live, starts the
+ * exporter, live registry, RTMP ingest and HTTP server (and the demo with --demo). On failure
+ * stops what was started and returns a negative code (logged). Main thread. */
+int lc_app_start(lc_app_t *app);
+
+/* Shuts down in order: demo, ingest (publishers finish), live (streams end, recordings are
+ * final, sessions are closed in the database), HTTP, exporter, database. Main thread. */
+void lc_app_stop(lc_app_t *app);
+
+/* Creates a webinar with a fresh stream key. Writes the key (shown once, never stored) to
+ * `key_out` (at least LC_STREAM_KEY_SIZE bytes). */
+#define LC_STREAM_KEY_SIZE 48
+int lc_app_create_webinar(lc_db_t *db, const char *title, const char *slug_or_null,
+                          int64_t *id_out, char *key_out);
+/* Gives an existing webinar a fresh stream key (the old one stops working). */
+int lc_app_rotate_key(lc_db_t *db, int64_t webinar_id, char *key_out);
+
+#endif

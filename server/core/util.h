@@ -1,0 +1,50 @@
+/* Small helpers used across modules: clocks, randomness, secrets, strict number parsing, paths. */
+#ifndef LC_CORE_UTIL_H
+#define LC_CORE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds / microseconds of CLOCK_MONOTONIC (for deadlines) and CLOCK_REALTIME (for
+ * timestamps that leave the process: EXT-X-PROGRAM-DATE-TIME, database rows). */
+int64_t lc_now_mono_ms(void);
+int64_t lc_now_mono_us(void);
+int64_t lc_now_real_ms(void);
+
+/* Formats a realtime ms timestamp as ISO 8601 UTC with milliseconds,
+ * "2026-11-27T08:00:00.123Z". `out` must hold 25 bytes; returns out. */
+char *lc_iso8601(int64_t real_ms, char out[static 25]);
+
+/* Cryptographically strong random bytes (OpenSSL RAND_bytes). Returns 0 or -EIO. */
+int lc_random_bytes(void *out, size_t len);
+
+/* Unpadded base64url of `len` bytes into `out` (size >= 4*ceil(len/3)+1). Returns length. */
+size_t lc_base64url(const void *in, size_t len, char *out, size_t out_size);
+
+/* SHA-256 of `len` bytes. */
+void lc_sha256(const void *in, size_t len, uint8_t out[32]);
+
+/* Constant-time equality of two equal-length byte strings (CRYPTO_memcmp). */
+bool lc_ct_equal(const void *a, const void *b, size_t len);
+
+/* Parses a whole string as a base-10 integer within [min, max]; no sign for min >= 0, no
+ * whitespace, no trailing bytes. Returns 0 or -EINVAL / -ERANGE. */
+int lc_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Parses a whole string as a finite double within [min, max]. */
+int lc_parse_double(const char *s, double min, double max, double *out);
+
+/* Creates a directory and its parents (mode 0750). Existing directories are fine. */
+int lc_mkdir_p(const char *path);
+
+/* Writes `len` bytes to a new file at `path` atomically: a temporary file in the same directory,
+ * fsync if `durable`, rename over `path`. Returns 0 or -errno. */
+int lc_write_file_atomic(const char *path, const void *data, size_t len, bool durable);
+
+/* Reads a whole regular file of at most `max` bytes into a malloc'ed, NUL-terminated buffer. */
+int lc_read_file(const char *path, size_t max, char **out, size_t *out_len);
+
+/* snprintf that treats truncation as an error: returns 0, or -ENAMETOOLONG when it did not fit. */
+int lc_fmt(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

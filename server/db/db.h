@@ -1,0 +1,85 @@
+/* The database: one SQLite file (WAL mode, foreign keys on), its schema applied by the migration
+ * runner at open, and one function per statement. Every SQL string of the program lives in
+ * server/db/; every statement is prepared once with bound parameters.
+ *
+ * Threads: an lc_db_t may be used from any thread; calls are serialized by a mutex inside (each
+ * is a short indexed read or a single small transaction). Several processes (the server and the
+ * `lectern webinar` commands) may open the same file at once. */
+#ifndef LC_DB_DB_H
+#define LC_DB_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "core/embedded.h"
+
+typedef struct lc_db lc_db_t;
+
+#define LC_DB_SLUG_MAX 64
+#define LC_DB_TITLE_MAX 201 /* 200 characters (bytes, for now) and the NUL */
+
+/* Opens (creating if needed) the database at `path`, applies pending migrations. Returns 0 and
+ * *out, or a negative code (the reason was logged). */
+int lc_db_open(const char *path, lc_db_t **out);
+/* Closes the database. NULL-safe; sets *pdb to NULL. */
+void lc_db_close(lc_db_t **pdb);
+
+/* Applies `migrations` (an embedded table of "NNNN_name.sql", numbered 1, 2, 3... in order)
+ * beyond the database's PRAGMA user_version, each in its own transaction that also sets
+ * user_version. Refuses a database newer than the program (-EPROTO) and a table with gaps or bad
+ * names (-EINVAL). Returns 0 or a negative code; a failing migration is rolled back whole. */
+int lc_db_migrate(sqlite3 *db, const lc_embedded_file_t *migrations);
+
+typedef enum { LC_WEBINAR_SCHEDULED, LC_WEBINAR_LIVE, LC_WEBINAR_ENDED } lc_webinar_state_t;
+const char *lc_webinar_state_name(lc_webinar_state_t s);
+
+typedef struct {
+    int64_t id;
+    char slug[LC_DB_SLUG_MAX];
+    char title[LC_DB_TITLE_MAX];
+    lc_webinar_state_t state;
+    int64_t created_at_ms;
+} lc_webinar_t;
+
+typedef struct {
+    int64_t id;
+    int64_t webinar_id;
+    bool live;
+    int64_t started_at_ms;
+    int64_t ended_at_ms;  /* 0 while live */
+    int64_t duration_ms;  /* 0 while live */
+    bool recovered;
+} lc_session_t;
+
+/* Inserts a webinar. Returns 0 and *id, LC_ECONFLICT when the slug or key hash exists, -EINVAL
+ * for a title out of bounds, or LC_EDB. */
+int lc_db_webinar_insert(lc_db_t *db, const char *slug, const char *title,
+                         const uint8_t key_hash[32], int64_t now_ms, int64_t *id);
+/* Replaces a webinar's stream key hash (key rotation). */
+int lc_db_webinar_set_key_hash(lc_db_t *db, int64_t id, const uint8_t key_hash[32]);
+/* Lookups: 0 and *out, LC_ENOTFOUND, or LC_EDB. */
+int lc_db_webinar_get(lc_db_t *db, int64_t id, lc_webinar_t *out);
+int lc_db_webinar_by_slug(lc_db_t *db, const char *slug, lc_webinar_t *out);
+/* Finds the webinar whose key hash equals `key_hash`; the stored hash is compared to the given
+ * one in constant time after the indexed lookup. */
+int lc_db_webinar_by_key_hash(lc_db_t *db, const uint8_t key_hash[32], lc_webinar_t *out);
+
+/* Lists webinars, newest first; calls `cb` for each (stop early by returning non-zero). */
+int lc_db_webinar_list(lc_db_t *db, int (*cb)(void *opaque, const lc_webinar_t *w), void *opaque);
+
+/* Starts a session (state live) and marks the webinar live, in one transaction. */
+int lc_db_session_begin(lc_db_t *db, int64_t webinar_id, int64_t started_at_ms, int64_t *id);
+/* Ends a live session and marks the webinar ended unless another session of it is live. */
+int lc_db_session_end(lc_db_t *db, int64_t session_id, int64_t ended_at_ms, int64_t duration_ms,
+                      bool recovered);
+int lc_db_session_get(lc_db_t *db, int64_t id, lc_session_t *out);
+/* The sessions of a webinar, oldest first. */
+int lc_db_session_list(lc_db_t *db, int64_t webinar_id,
+                       int (*cb)(void *opaque, const lc_session_t *s), void *opaque);
+/* Every session still marked live (at start-up: the server died during them). */
+int lc_db_session_list_live(lc_db_t *db, int (*cb)(void *opaque, const lc_session_t *s),
+                            void *opaque);
+
+#endif

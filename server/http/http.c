@@ -1,0 +1,447 @@
+/* libmicrohttpd daemon, routing and the reply helpers shared by every handler. */
+#include "http/http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/net.h"
+#include "core/util.h"
+
+#define MAX_PARAMS 4
+#define MAX_PATH 1024
+
+struct lc_http {
+    struct MHD_Daemon *daemon;
+    lc_app_t *app;
+};
+
+struct lc_req {
+    struct MHD_Connection *conn;
+    lc_app_t *app;
+    const char *method;
+    char path[MAX_PATH];
+    char *params[MAX_PARAMS];
+    int nparams;
+    bool replied;
+};
+
+/* Security headers on every response: nothing is loaded from other hosts (privacy by design),
+ * no MIME sniffing, pages cannot be framed by other sites. hls.js needs blob: for its media
+ * source and its worker. */
+static const char CSP[] = "default-src 'self'; media-src 'self' blob:; worker-src 'self' blob:; "
+                          "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
+                          "form-action 'self'";
+
+lc_app_t *lc_req_app(lc_req_t *req) { return req->app; }
+const char *lc_req_method(lc_req_t *req) { return req->method; }
+
+const char *lc_req_param(lc_req_t *req, int i)
+{
+    return i >= 0 && i < req->nparams ? req->params[i] : NULL;
+}
+
+const char *lc_req_query(lc_req_t *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *lc_req_header(lc_req_t *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *lc_content_type(const char *name)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".m3u8", "application/vnd.apple.mpegurl"},
+        {".m4s", "video/iso.segment"},
+        {".mp4", "video/mp4"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".json", "application/json"},
+        {".ico", "image/x-icon"},
+    };
+    const char *dot = strrchr(name, '.');
+    if (dot)
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strcmp(dot, types[i].ext) == 0)
+                return types[i].type;
+    return "application/octet-stream";
+}
+
+int lc_http_parse_range(const char *header, size_t size, size_t *first, size_t *last)
+{
+    if (!header || strncmp(header, "bytes=", 6) != 0)
+        return 0;
+    const char *p = header + 6;
+    if (strchr(p, ','))
+        return 0; /* several ranges: serving the whole body is allowed and simpler */
+    const char *dash = strchr(p, '-');
+    if (!dash)
+        return 0;
+    char a[24] = "", b[24] = "";
+    size_t alen = (size_t)(dash - p), blen = strlen(dash + 1);
+    if (alen >= sizeof a || blen >= sizeof b)
+        return 0;
+    memcpy(a, p, alen);
+    memcpy(b, dash + 1, blen + 1);
+    int64_t va = -1, vb = -1;
+    if (alen && lc_parse_int64(a, 0, INT64_MAX, &va) < 0)
+        return 0;
+    if (blen && lc_parse_int64(b, 0, INT64_MAX, &vb) < 0)
+        return 0;
+    if (va < 0 && vb < 0)
+        return 0;
+    if (va < 0) { /* suffix: the last vb bytes */
+        if (vb == 0 || size == 0)
+            return -1;
+        *first = (size_t)vb >= size ? 0 : size - (size_t)vb;
+        *last = size - 1;
+        return 1;
+    }
+    if ((uint64_t)va >= size)
+        return -1;
+    if (vb >= 0 && vb < va)
+        return 0; /* syntactically invalid: ignore */
+    *first = (size_t)va;
+    *last = (vb < 0 || (uint64_t)vb >= size) ? size - 1 : (size_t)vb;
+    return 1;
+}
+
+static void add_common_headers(struct MHD_Response *r, const char *content_type, const char *cache)
+{
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+    if (cache)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+    if (strncmp(content_type, "text/html", 9) == 0)
+        MHD_add_response_header(r, "Content-Security-Policy", CSP);
+}
+
+/* Media and playlists may be played by a player on another origin (an embedding site). */
+static void add_media_headers(struct MHD_Response *r)
+{
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    MHD_add_response_header(r, "Access-Control-Expose-Headers", "Content-Length, Content-Range");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+}
+
+static int queue(lc_req_t *req, unsigned status, struct MHD_Response *r)
+{
+    if (!r)
+        return -ENOMEM;
+    enum MHD_Result ok = MHD_queue_response(req->conn, status, r);
+    MHD_destroy_response(r);
+    req->replied = true;
+    return ok == MHD_YES ? 0 : -EIO;
+}
+
+static int reply_unsatisfiable(lc_req_t *req, size_t size)
+{
+    char cr[48];
+    snprintf(cr, sizeof cr, "bytes */%zu", size);
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return -ENOMEM;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+    add_media_headers(r);
+    return queue(req, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
+}
+
+static void set_content_range(struct MHD_Response *r, size_t first, size_t last, size_t size)
+{
+    char cr[80];
+    snprintf(cr, sizeof cr, "bytes %zu-%zu/%zu", first, last, size);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+}
+
+static void unref_cb(void *cls) { lc_buf_unref(cls); }
+
+int lc_reply_buf(lc_req_t *req, unsigned status, const char *content_type, lc_buf_t *buf,
+                 const char *cache)
+{
+    size_t size = lc_buf_len(buf), first = 0, last = size ? size - 1 : 0;
+    int range = status == 200 ? lc_http_parse_range(lc_req_header(req, "Range"), size, &first,
+                                                    &last)
+                              : 0;
+    if (range < 0) {
+        lc_buf_unref(buf);
+        return reply_unsatisfiable(req, size);
+    }
+    size_t len = range > 0 ? last - first + 1 : size;
+    /* The response points into the shared buffer and drops our reference when it is done. */
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+        len, lc_buf_data(buf) + (range > 0 ? first : 0), unref_cb, buf);
+    if (!r) {
+        lc_buf_unref(buf);
+        return -ENOMEM;
+    }
+    add_common_headers(r, content_type, cache);
+    add_media_headers(r);
+    if (range > 0) {
+        set_content_range(r, first, last, size);
+        status = MHD_HTTP_PARTIAL_CONTENT;
+    }
+    return queue(req, status, r);
+}
+
+int lc_reply_static(lc_req_t *req, const void *data, size_t len, const char *content_type,
+                    const char *cache)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return -ENOMEM;
+    add_common_headers(r, content_type, cache);
+    return queue(req, MHD_HTTP_OK, r);
+}
+
+int lc_reply_file(lc_req_t *req, const char *path, const char *content_type, const char *cache,
+                  const char *download_name)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such file");
+    }
+    size_t size = (size_t)st.st_size, first = 0, last = size ? size - 1 : 0;
+    int range = lc_http_parse_range(lc_req_header(req, "Range"), size, &first, &last);
+    if (range < 0) {
+        close(fd);
+        return reply_unsatisfiable(req, size);
+    }
+    size_t len = range > 0 ? last - first + 1 : size;
+    /* libmicrohttpd owns the descriptor from here and closes it when the response is freed. */
+    struct MHD_Response *r =
+        MHD_create_response_from_fd_at_offset64(len, fd, range > 0 ? (uint64_t)first : 0);
+    if (!r) {
+        close(fd);
+        return -ENOMEM;
+    }
+    add_common_headers(r, content_type, cache);
+    add_media_headers(r);
+    if (download_name) {
+        char cd[256];
+        if (lc_fmt(cd, sizeof cd, "attachment; filename=\"%s\"", download_name) == 0)
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, cd);
+    }
+    unsigned status = MHD_HTTP_OK;
+    if (range > 0) {
+        set_content_range(r, first, last, size);
+        status = MHD_HTTP_PARTIAL_CONTENT;
+    }
+    return queue(req, status, r);
+}
+
+int lc_reply_json(lc_req_t *req, unsigned status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return -ENOMEM;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return -ENOMEM;
+    }
+    add_common_headers(r, "application/json", "no-store");
+    return queue(req, status, r);
+}
+
+int lc_reply_error(lc_req_t *req, unsigned status, const char *code, const char *message)
+{
+    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    return lc_reply_json(req, status, body);
+}
+
+/* Matches `path` against `pattern`, capturing each '*' segment into req->params. */
+static bool match(lc_req_t *req, const char *pattern, const char *path)
+{
+    int n = 0;
+    char *caps[MAX_PARAMS] = {0};
+    const char *p = pattern, *s = path;
+    bool ok = true;
+    while (*p && ok) {
+        if (*p == '*') {
+            const char *end = strchr(s, '/');
+            size_t len = end ? (size_t)(end - s) : strlen(s);
+            if (len == 0 || n >= MAX_PARAMS) {
+                ok = false;
+                break;
+            }
+            caps[n] = strndup(s, len);
+            if (!caps[n++]) {
+                ok = false;
+                break;
+            }
+            s += len;
+            p++;
+        } else if (*p == *s) {
+            p++;
+            s++;
+        } else {
+            ok = false;
+        }
+    }
+    if (ok && *s)
+        ok = false;
+    if (!ok) {
+        for (int i = 0; i < n; i++)
+            free(caps[i]);
+        return false;
+    }
+    memcpy(req->params, caps, sizeof caps);
+    req->nparams = n;
+    return true;
+}
+
+static void free_req(lc_req_t *req)
+{
+    if (!req)
+        return;
+    for (int i = 0; i < req->nparams; i++)
+        free(req->params[i]);
+    free(req);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    lc_http_t *h = cls;
+    lc_req_t *req = *req_cls;
+    if (!req) {
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return MHD_NO;
+        req->conn = conn;
+        req->app = h->app;
+        req->method = method;
+        *req_cls = req;
+        if (lc_fmt(req->path, sizeof req->path, "%s", url) < 0)
+            return lc_reply_error(req, MHD_HTTP_URI_TOO_LONG, "uri_too_long",
+                                  "the request path is too long") == 0 ? MHD_YES : MHD_NO;
+        /* Wait for the body (if any) before dispatching. */
+        return MHD_YES;
+    }
+    if (req->replied)
+        return MHD_YES;
+    if (*upload_data_size) {
+        /* No route takes a body yet: refuse rather than buffer an unbounded upload. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    bool path_matched = false;
+    for (const lc_route_t *r = lc_routes; r->pattern; r++) {
+        if (!match(req, r->pattern, req->path))
+            continue;
+        if (strcmp(r->method, method) == 0 || (head && strcmp(r->method, "GET") == 0)) {
+            int rc = r->handler(req);
+            if (rc < 0 && !req->replied) {
+                LC_ERROR("http", "%s %s: %s", method, r->pattern, lc_strerror(rc));
+                rc = lc_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                    "internal error");
+            }
+            return rc == 0 ? MHD_YES : MHD_NO;
+        }
+        path_matched = true;
+        for (int i = 0; i < req->nparams; i++)
+            free(req->params[i]);
+        req->nparams = 0;
+    }
+    (void)version;
+    (void)upload_data;
+    int rc = path_matched ? lc_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                                           "method not allowed on this resource")
+                          : lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such page");
+    return rc == 0 ? MHD_YES : MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    free_req(*req_cls);
+    *req_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    lc_logv(LC_LOG_WARN, "http", fmt, ap);
+}
+
+lc_http_t *lc_http_start(lc_app_t *app, int *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (lc_parse_listen_addr(app->cfg.http_listen, &ss, &sslen) < 0) {
+        LC_ERROR("http", "bad listen address '%s' (expected HOST:PORT, [V6]:PORT or :PORT)",
+                 app->cfg.http_listen);
+        *err = -EINVAL;
+        return NULL;
+    }
+    lc_http_t *h = calloc(1, sizeof *h);
+    if (!h) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    h->app = app;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* A small pool: HTTP work here is copying bytes that already exist, and the rest of the
+     * machine (muxing, recording) needs the cores too. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = ncpu > 1 ? (unsigned)(ncpu > 8 ? 8 : ncpu) : 1;
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_END);
+    if (!h->daemon) {
+        LC_ERROR("http", "cannot listen on %s (in use, or not an address of this machine?)",
+                 app->cfg.http_listen);
+        free(h);
+        *err = -EADDRINUSE;
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    if (!info || lc_format_sockname(info->listen_fd, app->http_bound, sizeof app->http_bound) < 0)
+        snprintf(app->http_bound, sizeof app->http_bound, "%s", app->cfg.http_listen);
+    return h;
+}
+
+void lc_http_stop(lc_http_t **ph)
+{
+    if (!ph || !*ph)
+        return;
+    MHD_stop_daemon((*ph)->daemon);
+    free(*ph);
+    *ph = NULL;
+}

@@ -1,0 +1,73 @@
+/* The HTTP server: libmicrohttpd with its own thread pool (epoll, suspend/resume), one route
+ * table (server/http/routes.c), and the shared helpers every handler uses to reply. Handlers
+ * never block: they read snapshots (the live window, the database's short reads) and reply.
+ * Every error reply is JSON {"error": {"code": "...", "message": "..."}}. */
+#ifndef LC_HTTP_HTTP_H
+#define LC_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "core/buf.h"
+
+typedef struct lc_http lc_http_t;
+typedef struct lc_req lc_req_t;
+
+/* Binds cfg->http_listen and starts the daemon. NULL on failure (logged, *err set). The bound
+ * address is written to app->http_bound. Main thread. */
+lc_http_t *lc_http_start(lc_app_t *app, int *err);
+/* Stops accepting, closes connections, joins the threads. NULL-safe; sets *ph to NULL. */
+void lc_http_stop(lc_http_t **ph);
+
+/* ---- for handlers ---------------------------------------------------------------------- */
+
+/* A handler queues exactly one reply (via the lc_reply_* helpers) and returns their result:
+ * 0 when a reply was queued, negative to drop the connection. */
+typedef int (*lc_handler_fn)(lc_req_t *req);
+
+typedef struct {
+    const char *method;  /* "GET" (also serves HEAD), "POST", ... */
+    const char *pattern; /* each "*" matches one non-empty path segment */
+    lc_handler_fn handler;
+} lc_route_t;
+
+lc_app_t *lc_req_app(lc_req_t *req);
+/* The i-th '*' of the matched pattern, URL-decoded; NULL when absent. */
+const char *lc_req_param(lc_req_t *req, int i);
+/* A query-string argument (decoded by libmicrohttpd) or NULL. */
+const char *lc_req_query(lc_req_t *req, const char *name);
+/* A request header (case-insensitive name) or NULL. */
+const char *lc_req_header(lc_req_t *req, const char *name);
+const char *lc_req_method(lc_req_t *req);
+
+/* Replies with `buf` (takes the reference). Honours a single `Range: bytes=` request (206, or
+ * 416 when unsatisfiable); the bytes are served from the buffer itself, never copied. `cache`
+ * is the Cache-Control value or NULL. */
+int lc_reply_buf(lc_req_t *req, unsigned status, const char *content_type, lc_buf_t *buf,
+                 const char *cache);
+/* Replies with bytes that live as long as the process (embedded files). */
+int lc_reply_static(lc_req_t *req, const void *data, size_t len, const char *content_type,
+                    const char *cache);
+/* Replies with a file (sendfile), honouring Range like lc_reply_buf; 404 JSON when it does not
+ * exist. `download_name` (or NULL) adds Content-Disposition: attachment. */
+int lc_reply_file(lc_req_t *req, const char *path, const char *content_type, const char *cache,
+                  const char *download_name);
+/* Replies with a JSON body (steals the reference to `body`); Cache-Control: no-store. */
+int lc_reply_json(lc_req_t *req, unsigned status, json_t *body);
+/* Replies {"error": {"code": code, "message": message}}. */
+int lc_reply_error(lc_req_t *req, unsigned status, const char *code, const char *message);
+/* Content type by file extension (".m3u8", ".m4s", ".mp4", ".html", ".js", ".css", ...). */
+const char *lc_content_type(const char *name);
+
+/* Exported for unit tests: parses a Range header against a body of `size` bytes. Returns 1 and
+ * [*first, *last] for one satisfiable range, 0 to ignore the header (absent, malformed, several
+ * ranges), -1 when unsatisfiable (416). */
+int lc_http_parse_range(const char *header, size_t size, size_t *first, size_t *last);
+
+/* The route table (routes.c). */
+extern const lc_route_t lc_routes[];
+
+#endif

@@ -1,0 +1,47 @@
+/* The web pages and their assets, compiled into the binary from web/ (see tools/embed.c). */
+#include "http/pages.h"
+
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "api/webinars.h"
+#include "core/embedded.h"
+#include "core/util.h"
+
+static int send_embedded(lc_req_t *req, const char *name, const char *cache)
+{
+    const lc_embedded_file_t *f = lc_embedded_find(lc_embedded_web, name);
+    if (!f)
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such file");
+    return lc_reply_static(req, f->data, f->len, lc_content_type(f->name), cache);
+}
+
+int lc_page_index(lc_req_t *req) { return send_embedded(req, "index.html", "no-cache"); }
+
+int lc_page_watch(lc_req_t *req)
+{
+    /* The page reads its slug from the URL and asks the API; an unknown slug shows a message
+     * there. Still refuse what cannot be a slug. */
+    if (!lc_slug_valid(lc_req_param(req, 0)))
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such webinar");
+    return send_embedded(req, "watch.html", "no-cache");
+}
+
+int lc_page_replay(lc_req_t *req)
+{
+    int64_t id;
+    if (lc_parse_int64(lc_req_param(req, 0), 1, INT64_MAX, &id) < 0)
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such recording");
+    return send_embedded(req, "replay.html", "no-cache");
+}
+
+int lc_page_static(lc_req_t *req)
+{
+    const char *name = lc_req_param(req, 0);
+    /* Pages are served under their own routes, not as /static/x.html. */
+    const char *dot = strrchr(name, '.');
+    if (dot && strcmp(dot, ".html") == 0)
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such file");
+    return send_embedded(req, name, "public, max-age=300");
+}

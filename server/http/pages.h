@@ -1,0 +1,12 @@
+/* Handlers for the web pages: /, /watch/{slug}, /replay/{session}, /static/{file}. */
+#ifndef LC_HTTP_PAGES_H
+#define LC_HTTP_PAGES_H
+
+#include "http/http.h"
+
+int lc_page_index(lc_req_t *req);
+int lc_page_watch(lc_req_t *req);
+int lc_page_replay(lc_req_t *req);
+int lc_page_static(lc_req_t *req);
+
+#endif

@@ -1,0 +1,110 @@
+/* Live streams: one per webinar that is on air. The ingest side (RTMP connections, the demo
+ * source) attaches a publisher and writes packets; each stream has one worker thread that
+ * packages them into CMAF parts and segments (server/live/packager.h), publishes them into the
+ * stream's in-memory HLS window (server/live/window.h) and hands them to the recorder.
+ *
+ * Lifecycle of a stream (= one session of a webinar):
+ *   publish → running ─┬─ presenter stops (FCUnpublish/deleteStream) ──────────────→ ended
+ *                      └─ connection drops → grace (default 60 s) ─┬─ same webinar publishes
+ *                                                                  │  again: running, a new
+ *                                                                  │  run (new init segment,
+ *                                                                  │  EXT-X-DISCONTINUITY), same
+ *                                                                  │  session and recording
+ *                                                                  └─ deadline passes → ended
+ * When a stream ends, its recording is finalized (replay playable at once), the session hook
+ * runs, and the live playlist gets EXT-X-ENDLIST. The ended window stays readable until the
+ * webinar goes live again or `ended_linger_ms` passes.
+ */
+#ifndef LC_LIVE_LIVE_H
+#define LC_LIVE_LIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+
+#include "core/media.h"
+#include "live/window.h"
+
+typedef struct lc_live lc_live_t;
+typedef struct lc_publisher lc_publisher_t;
+
+typedef struct {
+    double part_target_s;    /* default 0.5 */
+    double segment_target_s; /* default 2.0; segments end on the first keyframe at or after it */
+    int window_segments;     /* segments listed in the live playlist; default 6 */
+    int64_t grace_ms;        /* reconnect grace period; default 60000 */
+    int64_t ended_linger_ms; /* how long an ended window stays readable; default 300000 */
+    const char *recordings_dir; /* DATA/recordings; NULL disables recording (unit tests) */
+} lc_live_config_t;
+
+/* Fills `cfg` with the defaults above (recordings_dir NULL). */
+void lc_live_config_default(lc_live_config_t *cfg);
+
+/* The application's side of a session (implemented in server/app.c with the database). Both are
+ * called from the stream's worker thread, never from an HTTP or ingest thread. */
+typedef struct {
+    /* A webinar goes live with no session in grace: create the session. Returns 0 and sets
+     * *session_id, or a negative code (the publish is then refused). */
+    int (*session_begin)(void *opaque, int64_t webinar_id, int64_t started_real_ms,
+                         int64_t *session_id);
+    /* The session is over; its recording is final (the replay playlist has EXT-X-ENDLIST). */
+    void (*session_end)(void *opaque, int64_t webinar_id, int64_t session_id,
+                        int64_t ended_real_ms, double duration_s);
+    void *opaque;
+} lc_live_hooks_t;
+
+/* Creates the registry. Copies `cfg` (and the recordings_dir string) and `hooks`. Returns NULL
+ * on failure (logged). Call from the main thread. */
+lc_live_t *lc_live_new(const lc_live_config_t *cfg, const lc_live_hooks_t *hooks);
+
+/* Ends every stream (publishers are detached, streams in grace end at once), waits for their
+ * workers so that every recording is final, then frees the registry. The ingest must be stopped
+ * first. NULL-safe; sets *plive to NULL. Main thread. */
+void lc_live_free(lc_live_t **plive);
+
+/* ---- ingest side ------------------------------------------------------------------------- */
+
+/* Attaches a publisher for `webinar_id` (whose public slug is `slug`). Joins the stream in grace
+ * if there is one, otherwise starts a new session. Returns 0 and *out, LC_ECONFLICT when the
+ * webinar already has a publisher attached, or another negative code. Any thread; the publisher
+ * is then used by that one thread. */
+int lc_live_publish(lc_live_t *live, int64_t webinar_id, const char *slug, lc_publisher_t **out);
+
+/* Declares the tracks of this run. Exactly one call, before the first packet. Either parameter
+ * may be NULL (audio-only or video-only) but not both. Borrows the parameters (copied).
+ * Supported: H.264 video (extradata = AVCDecoderConfigurationRecord) and AAC audio (extradata =
+ * AudioSpecificConfig). Returns 0, -EINVAL or LC_EMEDIA. */
+int lc_publisher_start(lc_publisher_t *pub, const AVCodecParameters *video,
+                       const AVCodecParameters *audio);
+
+/* Queues one packet for the worker. stream_index 0 = video, 1 = audio (as declared); pts/dts
+ * in milliseconds (time base 1/1000), as RTMP carries them; AV_PKT_FLAG_KEY on keyframes; video
+ * payload in AVCC (length-prefixed NAL units), audio raw AAC frames. Takes a new reference to
+ * the packet's data (the caller keeps its own). Never blocks on the worker: if the worker is
+ * more than `LC_LIVE_QUEUE_MAX_BYTES` behind, returns LC_ELIMIT and the caller should drop the
+ * connection. */
+#define LC_LIVE_QUEUE_MAX_BYTES (64 * 1024 * 1024)
+int lc_publisher_write(lc_publisher_t *pub, const AVPacket *pkt);
+
+/* Detaches and frees the publisher. `stopped` = the presenter ended the broadcast on purpose
+ * (the session ends now); otherwise the connection was lost and the stream waits in grace.
+ * NULL-safe; sets *ppub to NULL. */
+void lc_publisher_finish(lc_publisher_t **ppub, bool stopped);
+
+/* ---- reader side (HTTP threads) ---------------------------------------------------------- */
+
+typedef enum {
+    LC_LIVE_OFFLINE = 0, /* no stream, or it ended */
+    LC_LIVE_RUNNING = 1, /* a publisher is attached and media flows */
+    LC_LIVE_GRACE = 2,   /* the publisher dropped; waiting for it to come back */
+} lc_live_state_t;
+
+/* State of the webinar's stream and, when not offline, its session id. Any thread. */
+lc_live_state_t lc_live_state(lc_live_t *live, int64_t webinar_id, int64_t *session_id);
+
+/* The HLS window of the webinar with this slug (live or recently ended), as a new reference the
+ * caller must lc_window_unref; NULL when there is none. Any thread. */
+lc_window_t *lc_live_window(lc_live_t *live, const char *slug);
+
+#endif

@@ -1,0 +1,81 @@
+/* The in-memory HLS window of one live stream: init segments, the parts of the segment being
+ * built, and the last finished segments, as immutable reference-counted buffers; plus the
+ * playlists rendered from them (once per change, cached).
+ *
+ * Threads: exactly one writer (the stream's worker thread) calls the writer functions; any number
+ * of HTTP threads call the reader functions at the same time. A short mutex guards the structure;
+ * readers leave with references, never with pointers into it.
+ *
+ * URL names (relative to the media playlist, see docs/urls.md):
+ *   init-<init_id>.mp4, seg-<msn>.m4s, part-<msn>.<index>.m4s
+ */
+#ifndef LC_LIVE_WINDOW_H
+#define LC_LIVE_WINDOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/media.h"
+
+typedef struct lc_window lc_window_t;
+
+typedef struct {
+    double part_target_s;    /* EXT-X-PART-INF:PART-TARGET */
+    double segment_target_s; /* configured target; EXT-X-TARGETDURATION is the ceiling of the
+                                longest segment seen, and never below this */
+    int window_segments;     /* finished segments listed in the media playlist */
+    int keep_extra_segments; /* segments (and their parts) kept downloadable after they leave
+                                the playlist, for slow clients and caches; default 4 */
+    bool low_latency;        /* list EXT-X-PART, PRELOAD-HINT, SERVER-CONTROL (LL-HLS) */
+    int64_t session_id;      /* the session this window carries; the multivariant playlist
+                                names its media playlist "<session_id>/index.m3u8" (URLs are
+                                unique per session, so media can be cached as immutable);
+                                0 = plain "index.m3u8" */
+} lc_window_config_t;
+
+/* Creates an empty window with one reference. Copies cfg. NULL when out of memory. */
+lc_window_t *lc_window_new(const lc_window_config_t *cfg);
+lc_window_t *lc_window_ref(lc_window_t *w); /* any thread; NULL-safe */
+void lc_window_unref(lc_window_t *w);      /* any thread; NULL-safe; the last one frees */
+
+/* ---- writer (the stream's worker thread) --------------------------------------------------- */
+
+/* A new publishing run begins with this init segment (ftyp+moov). Takes a reference to `init`.
+ * `info` describes the run for the multivariant playlist (copied). */
+int lc_window_add_init(lc_window_t *w, int init_id, lc_buf_t *init, const lc_media_info_t *info);
+
+/* A new segment begins: msn (strictly increasing), pdt_ms, discontinuity and init_id are set;
+ * duration and part_count are ignored here. */
+int lc_window_begin_segment(lc_window_t *w, const lc_segment_meta_t *seg);
+
+/* Appends a part to the segment begun last. Takes a reference to `bytes`. */
+int lc_window_add_part(lc_window_t *w, const lc_part_meta_t *part, lc_buf_t *bytes);
+
+/* The segment begun last is complete (its bytes are the concatenation of its parts). */
+int lc_window_end_segment(lc_window_t *w, const lc_segment_meta_t *seg);
+
+/* The stream is over: the media playlist gets EXT-X-ENDLIST, no more writes follow. */
+void lc_window_end(lc_window_t *w);
+
+/* ---- readers (any thread) -------------------------------------------------------------------
+ * Each returns a new reference (the caller lc_buf_unref's it), or NULL when the object does not
+ * exist (not yet, or no longer). */
+
+/* The media playlist as it stands (rendered at most once per change). NULL before the first
+ * segment has begun. */
+lc_buf_t *lc_window_media_playlist(lc_window_t *w);
+/* The multivariant playlist (one variant for now) pointing at "index.m3u8". NULL before the
+ * first init segment. */
+lc_buf_t *lc_window_master_playlist(lc_window_t *w);
+lc_buf_t *lc_window_init(lc_window_t *w, int init_id);
+lc_buf_t *lc_window_segment(lc_window_t *w, int64_t msn); /* finished segments only */
+lc_buf_t *lc_window_part(lc_window_t *w, int64_t msn, int index);
+
+/* The session id from the config. */
+int64_t lc_window_session_id(const lc_window_t *w);
+
+/* True once lc_window_end was called. */
+bool lc_window_ended(lc_window_t *w);
+
+#endif

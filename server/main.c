@@ -1,0 +1,400 @@
+/* lectern: command line, start-up and shutdown. Everything else lives in liblectern. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api/webinars.h"
+#include "app.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "demo/demo.h"
+
+static const char *const serve_opts[] = {"config", "http", "rtmp", "data-dir", "public-url",
+                                         "rtmp-url", "log-level", "part-target", "segment-target",
+                                         "window-segments", "grace", "demo", NULL};
+static const char *const tool_opts[] = {"config", "http", "rtmp", "data-dir", "public-url",
+                                        "rtmp-url", "log-level", NULL};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "lectern %s — self-hosted webinars: RTMP in, (LL-)HLS out, instant replay\n\n"
+            "Usage:\n"
+            "  lectern serve [OPTIONS]                   run the server\n"
+            "  lectern webinar create --title TITLE [--json] [OPTIONS]\n"
+            "                                            create a webinar, print its stream key\n"
+            "  lectern webinar show ID|SLUG [--json]     state, sessions, replay and MP4 URLs\n"
+            "  lectern webinar list [--json]             all webinars\n"
+            "  lectern webinar rotate-key ID|SLUG [--json]\n"
+            "                                            new stream key; the old one stops working\n"
+            "  lectern --help | --version\n\n"
+            "The webinar commands work while the server runs (same --data-dir).\n"
+            "`lectern serve --help` lists the server's options.\n",
+            LECTERN_VERSION);
+}
+
+static void serve_usage(FILE *out)
+{
+    fprintf(out, "Usage: lectern serve [OPTIONS]\n\nOptions (also as `name = value` lines in a "
+                 "--config file; flags win over the file):\n");
+    lc_config_print_help(out, serve_opts);
+    fprintf(out, "  %-28s %s\n", "--help", "show this help");
+}
+
+static void webinar_usage(FILE *out)
+{
+    fprintf(out, "Usage:\n"
+                 "  lectern webinar create --title TITLE [--json] [OPTIONS]\n"
+                 "  lectern webinar show ID|SLUG [--json] [OPTIONS]\n"
+                 "  lectern webinar list [--json] [OPTIONS]\n"
+                 "  lectern webinar rotate-key ID|SLUG [--json] [OPTIONS]\n\nOptions:\n");
+    fprintf(out, "  %-28s %s\n", "--title TITLE", "title (1 to 200 bytes), for create");
+    fprintf(out, "  %-28s %s\n", "--json", "print one JSON object instead of text");
+    lc_config_print_help(out, tool_opts);
+}
+
+/* ---- serve --------------------------------------------------------------------------------- */
+
+static void print_banner(const lc_app_t *app)
+{
+    const lc_config_t *c = &app->cfg;
+    printf("lectern %s is running.\n\n", LECTERN_VERSION);
+    printf("  Web:   %s/\n", c->public_url);
+    printf("  RTMP:  %s   (data in %s)\n\n", c->rtmp_url, c->data_dir);
+    if (c->demo)
+        printf("Demo: a generated test picture is live at %s/watch/%s\n\n", c->public_url,
+               LC_DEMO_SLUG);
+    printf("To go live:\n"
+           "  1. Create a webinar (in another terminal):\n"
+           "       lectern webinar create --title \"My first webinar\" --data-dir %s\n"
+           "     It prints the watch URL and a stream key.\n"
+           "  2. In OBS Studio: Settings > Stream: Service \"Custom...\", Server %s,\n"
+           "     Stream Key = the key. Settings > Output: Keyframe Interval 1 s (or 2 s).\n"
+           "     Or with ffmpeg:\n"
+           "       ffmpeg -re -i talk.mp4 -c:v libx264 -preset veryfast -g 50 -c:a aac \\\n"
+           "              -f flv %s/STREAM_KEY\n"
+           "  3. Open the watch URL. When you stop streaming it turns into the replay.\n\n",
+           c->data_dir, c->rtmp_url, c->rtmp_url);
+    /* One line in a fixed form for scripts and tests. */
+    printf("lectern: ready http=%s rtmp=%s\n", app->http_bound, app->rtmp_bound);
+    fflush(stdout);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            serve_usage(stdout);
+            return 0;
+        }
+    lc_app_t *app = calloc(1, sizeof *app);
+    if (!app)
+        return 1;
+    lc_config_default(&app->cfg);
+    char err[512];
+    const char *rest[1];
+    int nrest;
+    if (lc_config_parse_args(&app->cfg, argc, argv, serve_opts, rest, 0, &nrest, err,
+                             sizeof err) < 0) {
+        fprintf(stderr, "lectern serve: %s\n", err);
+        free(app);
+        return 2;
+    }
+    lc_config_finish(&app->cfg);
+    lc_log_set_level(app->cfg.log_level);
+
+    /* Signals are taken by sigwait in this thread only; every thread started from here on
+     * inherits the blocked mask. A broken client socket must not kill the server. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = lc_app_start(app);
+    if (rc < 0) {
+        fprintf(stderr, "lectern serve: could not start: %s (see the log above)\n",
+                lc_strerror(rc));
+        free(app);
+        return 1;
+    }
+    print_banner(app);
+    int sig = 0;
+    sigwait(&set, &sig);
+    /* A second Ctrl-C during shutdown ends the process at once. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    LC_INFO("main", "%s: shutting down (live streams end, recordings are finalized)",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    lc_app_stop(app);
+    LC_INFO("main", "stopped cleanly");
+    free(app);
+    return 0;
+}
+
+/* ---- webinar commands ---------------------------------------------------------------------- */
+
+typedef struct {
+    lc_app_t app;
+    bool json;
+    const char *title;
+    const char *arg; /* ID or SLUG */
+} tool_t;
+
+/* Opens the database of the configured data directory for a command-line tool. */
+static int tool_open(tool_t *t, int argc, char **argv, bool want_arg, const char *cmd)
+{
+    lc_config_default(&t->app.cfg);
+    /* Command-specific flags first; the rest are shared options. */
+    char **rest_argv = calloc((size_t)argc + 1, sizeof *rest_argv);
+    if (!rest_argv)
+        return -ENOMEM;
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            t->json = true;
+        else if (strcmp(argv[i], "--title") == 0 && i + 1 < argc)
+            t->title = argv[++i];
+        else if (strncmp(argv[i], "--title=", 8) == 0)
+            t->title = argv[i] + 8;
+        else
+            rest_argv[n++] = argv[i];
+    }
+    char err[512];
+    const char *rest[1];
+    int nrest = 0;
+    int rc = lc_config_parse_args(&t->app.cfg, n, rest_argv, tool_opts, rest, want_arg ? 1 : 0,
+                                  &nrest, err, sizeof err);
+    free(rest_argv);
+    if (rc < 0) {
+        fprintf(stderr, "lectern webinar %s: %s\n", cmd, err);
+        return -EINVAL;
+    }
+    if (want_arg && nrest != 1) {
+        fprintf(stderr, "lectern webinar %s: which webinar? give its ID or slug\n", cmd);
+        return -EINVAL;
+    }
+    t->arg = nrest ? rest[0] : NULL;
+    lc_config_finish(&t->app.cfg);
+    /* Tools print results on stdout; keep the log for real problems. */
+    lc_log_set_level(t->app.cfg.log_level < LC_LOG_WARN ? t->app.cfg.log_level : LC_LOG_WARN);
+    if ((rc = lc_app_paths(&t->app)) < 0 || (rc = lc_db_open(t->app.db_path, &t->app.db)) < 0) {
+        fprintf(stderr, "lectern webinar %s: cannot open the database in %s: %s\n", cmd,
+                t->app.cfg.data_dir, lc_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+static int find_webinar(tool_t *t, lc_webinar_t *w)
+{
+    int64_t id;
+    int rc = lc_parse_int64(t->arg, 1, INT64_MAX, &id) == 0
+                 ? lc_db_webinar_get(t->app.db, id, w)
+                 : lc_db_webinar_by_slug(t->app.db, t->arg, w);
+    if (rc == LC_ENOTFOUND)
+        fprintf(stderr, "lectern webinar: no webinar with id or slug '%s'\n", t->arg);
+    else if (rc < 0)
+        fprintf(stderr, "lectern webinar: %s\n", lc_strerror(rc));
+    return rc;
+}
+
+static int print_json(json_t *j)
+{
+    if (!j)
+        return 1;
+    char *s = json_dumps(j, JSON_INDENT(2));
+    json_decref(j);
+    if (!s)
+        return 1;
+    puts(s);
+    free(s);
+    return 0;
+}
+
+/* Prints a webinar and (when given) its new stream key, as text or JSON. */
+static int print_webinar(tool_t *t, const lc_webinar_t *w, const char *key)
+{
+    json_t *j = lc_api_webinar_json(&t->app, w, t->app.cfg.public_url, NULL);
+    if (!j) {
+        fprintf(stderr, "lectern webinar: out of memory or database error\n");
+        return 1;
+    }
+    if (key)
+        json_object_set_new(j, "stream_key", json_string(key));
+    if (t->json)
+        return print_json(j);
+    printf("Webinar %lld: %s\n", (long long)w->id, w->title);
+    printf("  slug:         %s\n", w->slug);
+    printf("  state:        %s\n", lc_webinar_state_name(w->state));
+    printf("  watch URL:    %s\n", json_string_value(json_object_get(j, "watch_url")));
+    printf("  HLS (live):   %s\n", json_string_value(json_object_get(j, "hls_url")));
+    printf("  RTMP URL:     %s\n", t->app.cfg.rtmp_url);
+    if (key) {
+        printf("  stream key:   %s\n", key);
+        printf("\n  Shown only now; it is stored as a hash. OBS: Server %s, Stream Key above.\n"
+               "  ffmpeg: ... -f flv %s/%s\n",
+               t->app.cfg.rtmp_url, t->app.cfg.rtmp_url, key);
+    }
+    json_t *sessions = json_object_get(j, "sessions");
+    size_t i;
+    json_t *s;
+    if (json_array_size(sessions))
+        printf("  sessions:\n");
+    json_array_foreach(sessions, i, s)
+    {
+        json_t *dur = json_object_get(s, "duration_s");
+        printf("    #%lld %s, started %s", (long long)json_integer_value(json_object_get(s, "id")),
+               json_string_value(json_object_get(s, "state")),
+               json_string_value(json_object_get(s, "started_at")));
+        if (json_is_real(dur))
+            printf(", %.1f s", json_real_value(dur));
+        printf("\n");
+        const char *replay = json_string_value(json_object_get(s, "replay_page_url"));
+        const char *mp4 = json_string_value(json_object_get(s, "download_url"));
+        if (replay)
+            printf("       replay:   %s\n", replay);
+        if (mp4)
+            printf("       download: %s\n", mp4);
+    }
+    json_decref(j);
+    return 0;
+}
+
+static int cmd_webinar_create(tool_t *t)
+{
+    if (!t->title || !*t->title || strlen(t->title) > 200) {
+        fprintf(stderr, "lectern webinar create: --title is required (1 to 200 bytes)\n");
+        return 2;
+    }
+    int64_t id;
+    char key[LC_STREAM_KEY_SIZE];
+    int rc = lc_app_create_webinar(t->app.db, t->title, NULL, &id, key);
+    lc_webinar_t w;
+    if (rc == 0)
+        rc = lc_db_webinar_get(t->app.db, id, &w);
+    if (rc < 0) {
+        fprintf(stderr, "lectern webinar create: %s\n", lc_strerror(rc));
+        return 1;
+    }
+    return print_webinar(t, &w, key);
+}
+
+static int cmd_webinar_show(tool_t *t)
+{
+    lc_webinar_t w;
+    return find_webinar(t, &w) < 0 ? 1 : print_webinar(t, &w, NULL);
+}
+
+static int cmd_webinar_rotate(tool_t *t)
+{
+    lc_webinar_t w;
+    char key[LC_STREAM_KEY_SIZE];
+    if (find_webinar(t, &w) < 0)
+        return 1;
+    int rc = lc_app_rotate_key(t->app.db, w.id, key);
+    if (rc < 0) {
+        fprintf(stderr, "lectern webinar rotate-key: %s\n", lc_strerror(rc));
+        return 1;
+    }
+    return print_webinar(t, &w, key);
+}
+
+typedef struct {
+    tool_t *t;
+    json_t *list;
+} list_ctx_t;
+
+static int list_one(void *opaque, const lc_webinar_t *w)
+{
+    list_ctx_t *ctx = opaque;
+    if (ctx->list) {
+        json_t *j = lc_api_webinar_json(&ctx->t->app, w, ctx->t->app.cfg.public_url, NULL);
+        if (j)
+            json_array_append_new(ctx->list, j);
+    } else {
+        printf("%6lld  %-9s  %-40s  %s\n", (long long)w->id, lc_webinar_state_name(w->state),
+               w->slug, w->title);
+    }
+    return 0;
+}
+
+static int cmd_webinar_list(tool_t *t)
+{
+    list_ctx_t ctx = {t, t->json ? json_array() : NULL};
+    int rc = lc_db_webinar_list(t->app.db, list_one, &ctx);
+    if (rc < 0) {
+        json_decref(ctx.list);
+        return 1;
+    }
+    return t->json ? print_json(json_pack("{s:o}", "webinars", ctx.list)) : 0;
+}
+
+static int cmd_webinar(int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        webinar_usage(argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    static const struct {
+        const char *name;
+        bool want_arg;
+        int (*fn)(tool_t *);
+    } cmds[] = {{"create", false, cmd_webinar_create},
+                {"show", true, cmd_webinar_show},
+                {"list", false, cmd_webinar_list},
+                {"rotate-key", true, cmd_webinar_rotate}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(argv[0], cmds[i].name) != 0)
+            continue;
+        for (int k = 1; k < argc; k++)
+            if (strcmp(argv[k], "--help") == 0) {
+                webinar_usage(stdout);
+                return 0;
+            }
+        tool_t t = {0};
+        int rc = tool_open(&t, argc - 1, argv + 1, cmds[i].want_arg, cmds[i].name);
+        if (rc < 0) {
+            lc_db_close(&t.app.db);
+            return rc == -EINVAL ? 2 : 1;
+        }
+        rc = cmds[i].fn(&t);
+        lc_db_close(&t.app.db);
+        return rc;
+    }
+    fprintf(stderr, "lectern webinar: unknown command '%s'\n", argv[0]);
+    webinar_usage(stderr);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    lc_log_hook_libav();
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("lectern %s\n", LECTERN_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_serve(argc - 2, argv + 2);
+    if (strcmp(argv[1], "webinar") == 0)
+        return cmd_webinar(argc - 2, argv + 2);
+    fprintf(stderr, "lectern: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

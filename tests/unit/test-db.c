@@ -1,0 +1,249 @@
+/* The migration runner and the webinar/session statements. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/error.h"
+#include "db/db.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/lectern-test-db-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/t.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[160];
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+    return 0;
+}
+
+static int user_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int table_exists(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1",
+                       -1, &st, NULL);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_step(st);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+#define SQL(s) (const unsigned char *)(s), sizeof(s) - 1
+
+static void test_migrations_apply_in_order_and_once(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    const lc_embedded_file_t two[] = {
+        {"0001_a.sql", SQL("CREATE TABLE a (x INTEGER);")},
+        {"0002_b.sql", SQL("CREATE TABLE b (y INTEGER); INSERT INTO a VALUES (1);")},
+        {NULL, NULL, 0},
+    };
+    assert_int_equal(lc_db_migrate(db, two), 0);
+    assert_int_equal(user_version(db), 2);
+    assert_true(table_exists(db, "a") && table_exists(db, "b"));
+    /* Running again applies nothing: the insert would otherwise add a second row. */
+    assert_int_equal(lc_db_migrate(db, two), 0);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM a", -1, &st, NULL);
+    sqlite3_step(st);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_failing_migration_rolls_back_whole(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    const lc_embedded_file_t bad[] = {
+        {"0001_a.sql", SQL("CREATE TABLE a (x INTEGER);")},
+        {"0002_b.sql", SQL("CREATE TABLE b (y INTEGER); THIS IS NOT SQL;")},
+        {NULL, NULL, 0},
+    };
+    assert_true(lc_db_migrate(db, bad) < 0);
+    assert_int_equal(user_version(db), 1);
+    assert_int_equal(table_exists(db, "a"), 1);
+    assert_int_equal(table_exists(db, "b"), 0); /* the half of 0002 that worked is gone too */
+    sqlite3_close(db);
+}
+
+static void test_bad_tables_and_newer_database_refused(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    const lc_embedded_file_t gap[] = {
+        {"0001_a.sql", SQL("CREATE TABLE a (x);")},
+        {"0003_c.sql", SQL("CREATE TABLE c (x);")},
+        {NULL, NULL, 0},
+    };
+    assert_int_equal(lc_db_migrate(db, gap), -EINVAL);
+    assert_int_equal(table_exists(db, "a"), 0); /* validated before anything runs */
+    const lc_embedded_file_t badname[] = {{"1_a.sql", SQL("CREATE TABLE a (x);")}, {NULL, NULL, 0}};
+    assert_int_equal(lc_db_migrate(db, badname), -EINVAL);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
+    const lc_embedded_file_t one[] = {{"0001_a.sql", SQL("CREATE TABLE a (x);")}, {NULL, NULL, 0}};
+    assert_int_equal(lc_db_migrate(db, one), -EPROTO);
+    sqlite3_close(db);
+}
+
+static void test_open_sets_wal_fk_and_schema(void **state)
+{
+    (void)state;
+    lc_db_t *db = NULL;
+    assert_int_equal(lc_db_open(path, &db), 0);
+    lc_db_close(&db);
+    assert_null(db);
+    lc_db_close(&db); /* NULL-safe */
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st, NULL);
+    sqlite3_step(st);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    assert_true(user_version(raw) >= 1);
+    assert_int_equal(table_exists(raw, "webinars"), 1);
+    assert_int_equal(table_exists(raw, "sessions"), 1);
+    sqlite3_close(raw);
+}
+
+static void test_webinars_and_sessions(void **state)
+{
+    (void)state;
+    lc_db_t *db = NULL;
+    assert_int_equal(lc_db_open(path, &db), 0);
+    uint8_t h1[32], h2[32];
+    memset(h1, 1, 32);
+    memset(h2, 2, 32);
+    int64_t id1, id2;
+    assert_int_equal(lc_db_webinar_insert(db, "one-aaaaaa", "One", h1, 1000, &id1), 0);
+    assert_int_equal(lc_db_webinar_insert(db, "one-aaaaaa", "Dup slug", h2, 1000, &id2),
+                     LC_ECONFLICT);
+    assert_int_equal(lc_db_webinar_insert(db, "two-bbbbbb", "Dup key", h1, 1000, &id2),
+                     LC_ECONFLICT);
+    assert_int_equal(lc_db_webinar_insert(db, "two-bbbbbb", "", h2, 1000, &id2), -EINVAL);
+    char longtitle[300];
+    memset(longtitle, 'x', sizeof longtitle - 1);
+    longtitle[299] = 0;
+    assert_int_equal(lc_db_webinar_insert(db, "two-bbbbbb", longtitle, h2, 1000, &id2), -EINVAL);
+    assert_int_equal(lc_db_webinar_insert(db, "two-bbbbbb", "Two", h2, 2000, &id2), 0);
+
+    lc_webinar_t w;
+    assert_int_equal(lc_db_webinar_by_key_hash(db, h2, &w), 0);
+    assert_int_equal(w.id, id2);
+    assert_string_equal(w.slug, "two-bbbbbb");
+    assert_int_equal(w.state, LC_WEBINAR_SCHEDULED);
+    uint8_t h3[32];
+    memset(h3, 3, 32);
+    assert_int_equal(lc_db_webinar_by_key_hash(db, h3, &w), LC_ENOTFOUND);
+    assert_int_equal(lc_db_webinar_set_key_hash(db, id2, h3), 0);
+    assert_int_equal(lc_db_webinar_by_key_hash(db, h2, &w), LC_ENOTFOUND);
+    assert_int_equal(lc_db_webinar_by_key_hash(db, h3, &w), 0);
+    assert_int_equal(lc_db_webinar_by_slug(db, "one-aaaaaa", &w), 0);
+    assert_string_equal(w.title, "One");
+    assert_int_equal(lc_db_webinar_get(db, 999, &w), LC_ENOTFOUND);
+
+    int64_t s1, s2;
+    assert_int_equal(lc_db_session_begin(db, 999, 5000, &s1), LC_ENOTFOUND);
+    assert_int_equal(lc_db_session_begin(db, id1, 5000, &s1), 0);
+    assert_int_equal(lc_db_webinar_get(db, id1, &w), 0);
+    assert_int_equal(w.state, LC_WEBINAR_LIVE);
+    assert_int_equal(lc_db_session_begin(db, id1, 6000, &s2), 0);
+    /* Ending one of two live sessions keeps the webinar live. */
+    assert_int_equal(lc_db_session_end(db, s1, 9000, 4000, false), 0);
+    assert_int_equal(lc_db_webinar_get(db, id1, &w), 0);
+    assert_int_equal(w.state, LC_WEBINAR_LIVE);
+    assert_int_equal(lc_db_session_end(db, s1, 9000, 4000, false), LC_ENOTFOUND);
+    assert_int_equal(lc_db_session_end(db, s2, 9500, 3500, true), 0);
+    assert_int_equal(lc_db_webinar_get(db, id1, &w), 0);
+    assert_int_equal(w.state, LC_WEBINAR_ENDED);
+    lc_session_t s;
+    assert_int_equal(lc_db_session_get(db, s2, &s), 0);
+    assert_false(s.live);
+    assert_true(s.recovered);
+    assert_int_equal(s.duration_ms, 3500);
+    assert_int_equal(s.ended_at_ms, 9500);
+    lc_db_close(&db);
+}
+
+static int count_cb(void *opaque, const lc_session_t *s)
+{
+    (void)s;
+    (*(int *)opaque)++;
+    return 0;
+}
+
+static void test_live_sessions_listed_for_recovery(void **state)
+{
+    (void)state;
+    lc_db_t *db = NULL;
+    assert_int_equal(lc_db_open(path, &db), 0);
+    uint8_t h[32];
+    memset(h, 9, 32);
+    int64_t wid, s1, s2;
+    assert_int_equal(lc_db_webinar_insert(db, "x-cccccc", "X", h, 1, &wid), 0);
+    assert_int_equal(lc_db_session_begin(db, wid, 10, &s1), 0);
+    assert_int_equal(lc_db_session_begin(db, wid, 20, &s2), 0);
+    assert_int_equal(lc_db_session_end(db, s1, 30, 20, false), 0);
+    lc_db_close(&db);
+    /* A new process sees what the old one left live. */
+    assert_int_equal(lc_db_open(path, &db), 0);
+    int n = 0;
+    assert_int_equal(lc_db_session_list_live(db, count_cb, &n), 0);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(lc_db_session_list(db, wid, count_cb, &n), 0);
+    assert_int_equal(n, 2);
+    lc_db_close(&db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrations_apply_in_order_and_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_migration_rolls_back_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_tables_and_newer_database_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_open_sets_wal_fk_and_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webinars_and_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_sessions_listed_for_recovery, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

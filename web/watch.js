@@ -1,0 +1,105 @@
+// The watch page: follows the webinar's state and plays it live; when it ends, offers the replay.
+'use strict';
+
+(function () {
+  const slug = decodeURIComponent(location.pathname.split('/')[2] || '');
+  const video = document.getElementById('video');
+  const placeholder = document.getElementById('placeholder');
+  const placeholderText = document.getElementById('placeholder-text');
+  const unmute = document.getElementById('unmute');
+  let player = null;
+  let timer = null;
+
+  function showPlaceholder(text, link) {
+    placeholderText.textContent = text;
+    if (link) {
+      placeholderText.append(' ');
+      const a = document.createElement('a');
+      a.href = link.href;
+      a.textContent = link.text;
+      a.id = 'replay-link';
+      placeholderText.append(a);
+    }
+    placeholder.hidden = false;
+    video.hidden = true;
+  }
+
+  function stopPlayer() {
+    if (player) player.destroy();
+    player = null;
+    unmute.hidden = true;
+  }
+
+  function startPlayer(url) {
+    stopPlayer();
+    placeholder.hidden = true;
+    video.hidden = false;
+    player = lectern.attach(video, url, {
+      live: true,
+      onFatal: (msg) => { stopPlayer(); showPlaceholder(msg); },
+    });
+    unmute.hidden = !video.muted;
+  }
+
+  function listRecordings(sessions) {
+    const list = document.getElementById('replay-list');
+    const done = sessions.filter((s) => s.state === 'ended' && s.replay_page_url);
+    list.replaceChildren(...done.map((s) => {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = s.replay_page_url;
+      a.textContent = new Date(s.started_at).toLocaleString() + ' (' +
+        lectern.formatDuration(s.duration_s) + ')';
+      li.append(a);
+      return li;
+    }));
+    document.getElementById('replays').hidden = done.length === 0;
+    return done;
+  }
+
+  async function refresh() {
+    let w;
+    try {
+      w = await lectern.getJSON('/api/webinars/' + encodeURIComponent(slug));
+    } catch (e) {
+      if (e.status === 404) {
+        document.getElementById('title').textContent = 'Webinar not found';
+        lectern.setStatus('missing', 'There is no webinar at this address.');
+        showPlaceholder('Check the link you were given.');
+        clearInterval(timer);
+      } else {
+        lectern.setStatus('offline', 'Cannot reach the server; retrying…');
+      }
+      return;
+    }
+    document.getElementById('title').textContent = w.title;
+    document.title = w.title + ' — lectern';
+    const done = listRecordings(w.sessions || []);
+    if (w.live === 'running' || w.live === 'reconnecting') {
+      if (w.live === 'running') lectern.setStatus('live', 'Live');
+      else lectern.setStatus('reconnecting', 'Live — the presenter is reconnecting…');
+      if (!player || player.url !== w.hls_url) startPlayer(w.hls_url);
+      return;
+    }
+    stopPlayer();
+    const last = done[done.length - 1];
+    if (w.state === 'ended' && last) {
+      lectern.setStatus('ended', 'Ended — watch the replay');
+      showPlaceholder('The webinar has ended.', { href: last.replay_page_url, text: 'Watch the replay' });
+    } else if (w.state === 'ended') {
+      lectern.setStatus('ended', 'Ended');
+      showPlaceholder('The webinar has ended.');
+    } else {
+      lectern.setStatus('scheduled', 'Not started yet');
+      showPlaceholder('The webinar has not started yet. This page starts playing by itself when it does.');
+    }
+  }
+
+  unmute.addEventListener('click', () => {
+    video.muted = false;
+    unmute.hidden = true;
+    video.play().catch(() => {});
+  });
+  refresh();
+  timer = setInterval(refresh, 2000);
+})();
