@@ -36,6 +36,7 @@ typedef struct {
     int64_t grace_ms;        /* reconnect grace period; default 60000 */
     int64_t ended_linger_ms; /* how long an ended window stays readable; default 300000 */
     const char *recordings_dir; /* DATA/recordings; NULL disables recording (unit tests) */
+    bool low_latency;           /* LL-HLS playlists (see window.h); default false for now */
 } lc_live_config_t;
 
 /* Fills `cfg` with the defaults above (recordings_dir NULL). */
@@ -83,7 +84,9 @@ int lc_publisher_start(lc_publisher_t *pub, const AVCodecParameters *video,
  * payload in AVCC (length-prefixed NAL units), audio raw AAC frames. Takes a new reference to
  * the packet's data (the caller keeps its own). Never blocks on the worker: if the worker is
  * more than `LC_LIVE_QUEUE_MAX_BYTES` behind, returns LC_ELIMIT and the caller should drop the
- * connection. */
+ * connection. Also returns LC_EMEDIA once this run's media could not be packaged (logged; drop
+ * the connection: a reconnect starts a new run), LC_ENOTFOUND when the session was ended from
+ * elsewhere (lc_live_free), -EINVAL for a packet that breaks the rules above. */
 #define LC_LIVE_QUEUE_MAX_BYTES (64 * 1024 * 1024)
 int lc_publisher_write(lc_publisher_t *pub, const AVPacket *pkt);
 

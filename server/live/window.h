@@ -23,7 +23,8 @@ typedef struct lc_window lc_window_t;
 typedef struct {
     double part_target_s;    /* EXT-X-PART-INF:PART-TARGET */
     double segment_target_s; /* configured target; EXT-X-TARGETDURATION is the ceiling of the
-                                longest segment seen, and never below this */
+                                longest segment seen (its EXTINF as written), never below this,
+                                and never decreasing */
     int window_segments;     /* finished segments listed in the media playlist */
     int keep_extra_segments; /* segments (and their parts) kept downloadable after they leave
                                 the playlist, for slow clients and caches; default 4 */
@@ -55,7 +56,8 @@ int lc_window_add_part(lc_window_t *w, const lc_part_meta_t *part, lc_buf_t *byt
 /* The segment begun last is complete (its bytes are the concatenation of its parts). */
 int lc_window_end_segment(lc_window_t *w, const lc_segment_meta_t *seg);
 
-/* The stream is over: the media playlist gets EXT-X-ENDLIST, no more writes follow. */
+/* The stream is over: the media playlist gets EXT-X-ENDLIST, no more writes follow. A segment
+ * still in progress is finished with the parts it has (or dropped when it has none). */
 void lc_window_end(lc_window_t *w);
 
 /* ---- readers (any thread) -------------------------------------------------------------------
@@ -65,14 +67,19 @@ void lc_window_end(lc_window_t *w);
 /* The media playlist as it stands (rendered at most once per change). NULL before the first
  * segment has begun. */
 lc_buf_t *lc_window_media_playlist(lc_window_t *w);
-/* The multivariant playlist (one variant for now) pointing at "index.m3u8". NULL before the
- * first init segment. */
+/* The Playlist Delta Update for an `_HLS_skip=YES` request: the media playlist with the segments
+ * older than CAN-SKIP-UNTIL replaced by EXT-X-SKIP (rendered with it, cached the same way). The
+ * full media playlist when low latency is off or nothing is old enough to skip. */
+lc_buf_t *lc_window_media_playlist_delta(lc_window_t *w);
+/* The multivariant playlist (one variant for now) pointing at "<session_id>/index.m3u8"
+ * (relative to /live/<slug>/master.m3u8, docs/urls.md), or "index.m3u8" for session 0. NULL
+ * before the first init segment. */
 lc_buf_t *lc_window_master_playlist(lc_window_t *w);
 lc_buf_t *lc_window_init(lc_window_t *w, int init_id);
 lc_buf_t *lc_window_segment(lc_window_t *w, int64_t msn); /* finished segments only */
 lc_buf_t *lc_window_part(lc_window_t *w, int64_t msn, int index);
 
-/* The session id from the config. */
+/* The session id from the config (immutable). Any thread. */
 int64_t lc_window_session_id(const lc_window_t *w);
 
 /* True once lc_window_end was called. */
