@@ -2,10 +2,12 @@
  *
  * Start-up: paths → database (migrations) → recover recordings of sessions the last run left
  * live → exporter (resumes unfinished MP4 exports) → live registry → RTMP ingest → HTTP → demo.
- * Shutdown is the reverse, so that data only ever flows into modules that are still running:
- * demo → ingest (every publisher finishes as stopped) → live (streams end, recordings are made
- * final, sessions are closed in the database and queued for export) → HTTP → exporter (an
- * export under way is abandoned and resumes at the next start) → database. */
+ * Shutdown runs so that nothing is ever used after it was freed and data only flows into
+ * modules that are still running: demo (its push ends cleanly) → HTTP (handlers read the live
+ * registry and the database, so they stop first) → ingest (every publisher finishes as stopped)
+ * → live (streams end, recordings are made final, sessions are closed in the database and queued
+ * for export) → exporter (an export under way is abandoned and resumes at the next start) →
+ * database. */
 #include "app.h"
 
 #include <ctype.h>
@@ -214,6 +216,21 @@ static int recover_sessions(lc_app_t *app)
 
 /* ---- start / stop -------------------------------------------------------------------------- */
 
+/* DATA/urls.conf tells the `lectern webinar` commands, run beside the server with the same data
+ * directory, which URLs the server really serves, so they print working links without being
+ * given the server's flags again. It is a config file of two lines. */
+static void write_urls_file(lc_app_t *app)
+{
+    char path[PATH_MAX + 16], text[600];
+    if (lc_fmt(path, sizeof path, "%s/" LC_URLS_FILE, app->cfg.data_dir) < 0 ||
+        lc_fmt(text, sizeof text, "# written by lectern serve at start-up\npublic-url = %s\n"
+                                  "rtmp-url = %s\n", app->cfg.public_url, app->cfg.rtmp_url) < 0)
+        return;
+    int rc = lc_write_file_atomic(path, text, strlen(text), false);
+    if (rc < 0)
+        LC_WARN("app", "cannot write %s: %s", path, lc_strerror(rc));
+}
+
 int lc_app_start(lc_app_t *app)
 {
     int rc;
@@ -260,6 +277,9 @@ int lc_app_start(lc_app_t *app)
     app->http = lc_http_start(app, &rc);
     if (!app->http)
         goto fail;
+    /* Printed and API URLs name the ports really bound (they differ with port 0). */
+    lc_config_finish(&app->cfg, app->http_bound, app->rtmp_bound);
+    write_urls_file(app);
 
     if (app->cfg.demo) {
         rc = lc_demo_start(app, &app->demo);
@@ -275,9 +295,9 @@ fail:
 void lc_app_stop(lc_app_t *app)
 {
     lc_demo_stop(&app->demo);
+    lc_http_stop(&app->http);
     lc_ingest_stop(&app->ingest);
     lc_live_free(&app->live);
-    lc_http_stop(&app->http);
     lc_exporter_stop(&app->exporter);
     lc_db_close(&app->db);
 }

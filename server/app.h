@@ -30,6 +30,9 @@ typedef struct lc_app {
     char rtmp_bound[160];
 } lc_app_t;
 
+/* In the data directory: the URLs the running server serves (see app.c). */
+#define LC_URLS_FILE "urls.conf"
+
 /* Derives db_path and recordings_dir from cfg->data_dir and creates the directories. Used by the
  * server and by the command-line tools. */
 int lc_app_paths(lc_app_t *app);
@@ -39,8 +42,8 @@ int lc_app_paths(lc_app_t *app);
  * stops what was started and returns a negative code (logged). Main thread. */
 int lc_app_start(lc_app_t *app);
 
-/* Shuts down in order: demo, ingest (publishers finish), live (streams end, recordings are
- * final, sessions are closed in the database), HTTP, exporter, database. Main thread. */
+/* Shuts down in order: demo, HTTP, ingest (publishers finish), live (streams end, recordings
+ * are final, sessions are closed in the database), exporter, database. Main thread. */
 void lc_app_stop(lc_app_t *app);
 
 /* Creates a webinar with a fresh stream key. Writes the key (shown once, never stored) to

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -105,7 +106,6 @@ static int cmd_serve(int argc, char **argv)
         free(app);
         return 2;
     }
-    lc_config_finish(&app->cfg);
     lc_log_set_level(app->cfg.log_level);
 
     /* Signals are taken by sigwait in this thread only; every thread started from here on
@@ -182,7 +182,19 @@ static int tool_open(tool_t *t, int argc, char **argv, bool want_arg, const char
         return -EINVAL;
     }
     t->arg = nrest ? rest[0] : NULL;
-    lc_config_finish(&t->app.cfg);
+    /* URLs: given on the command line, else what the server wrote into the data directory,
+     * else derived from the listen settings. */
+    char urls[PATH_MAX + 16];
+    lc_config_t written;
+    lc_config_default(&written);
+    if (lc_fmt(urls, sizeof urls, "%s/" LC_URLS_FILE, t->app.cfg.data_dir) == 0 &&
+        access(urls, R_OK) == 0 && lc_config_load_file(&written, urls, err, sizeof err) == 0) {
+        if (!t->app.cfg.public_url[0])
+            memcpy(t->app.cfg.public_url, written.public_url, sizeof written.public_url);
+        if (!t->app.cfg.rtmp_url[0])
+            memcpy(t->app.cfg.rtmp_url, written.rtmp_url, sizeof written.rtmp_url);
+    }
+    lc_config_finish(&t->app.cfg, NULL, NULL);
     /* Tools print results on stdout; keep the log for real problems. */
     lc_log_set_level(t->app.cfg.log_level < LC_LOG_WARN ? t->app.cfg.log_level : LC_LOG_WARN);
     if ((rc = lc_app_paths(&t->app)) < 0 || (rc = lc_db_open(t->app.db_path, &t->app.db)) < 0) {

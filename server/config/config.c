@@ -215,12 +215,14 @@ static void default_url(char *out, size_t size, const char *scheme, const char *
         snprintf(out, size, "%s://%s%s", scheme, listen, suffix);
 }
 
-void lc_config_finish(lc_config_t *cfg)
+void lc_config_finish(lc_config_t *cfg, const char *http_addr, const char *rtmp_addr)
 {
     if (!cfg->public_url[0])
-        default_url(cfg->public_url, sizeof cfg->public_url, "http", cfg->http_listen, "");
+        default_url(cfg->public_url, sizeof cfg->public_url, "http",
+                    http_addr ? http_addr : cfg->http_listen, "");
     if (!cfg->rtmp_url[0])
-        default_url(cfg->rtmp_url, sizeof cfg->rtmp_url, "rtmp", cfg->rtmp_listen, "/live");
+        default_url(cfg->rtmp_url, sizeof cfg->rtmp_url, "rtmp",
+                    rtmp_addr ? rtmp_addr : cfg->rtmp_listen, "/live");
     /* Printed URLs are joined with "/path": drop a trailing slash the user may have given. */
     for (char *u = cfg->public_url; u; u = (u == cfg->public_url ? cfg->rtmp_url : NULL)) {
         size_t n = strlen(u);

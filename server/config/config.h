@@ -37,8 +37,10 @@ int lc_config_set(lc_config_t *cfg, const char *name, const char *value, char *e
  * with a message naming the file and line in `err`. */
 int lc_config_load_file(lc_config_t *cfg, const char *path, char *err, size_t err_size);
 
-/* Fills public_url / rtmp_url from the listen addresses when they were not set. */
-void lc_config_finish(lc_config_t *cfg);
+/* Fills public_url / rtmp_url when they were not set, from the given addresses (the ones really
+ * bound, after start-up) or, when those are NULL, from the listen settings. A wildcard host
+ * becomes "localhost". Removes a trailing '/' from both. */
+void lc_config_finish(lc_config_t *cfg, const char *http_addr, const char *rtmp_addr);
 
 /* Parses argv for a command: `--config FILE` is applied first, then every other `--name value`
  * / `--name=value` / boolean `--demo` in order. Options not allowed for the command (`allowed`,

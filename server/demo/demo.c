@@ -108,10 +108,19 @@ typedef struct {
     int64_t vcount, acount;
 } push_t;
 
+static int drain(push_t *p, AVCodecContext *enc, AVStream *st);
+
 static void push_close(push_t *p, bool ok)
 {
-    if (p->oc && ok)
-        av_write_trailer(p->oc); /* ends the publish cleanly: FCUnpublish + deleteStream */
+    if (p->oc && ok) {
+        /* Flush what the encoders still hold, then end the publish cleanly (FCUnpublish +
+         * deleteStream), so the session ends at once instead of waiting out the grace period. */
+        if (avcodec_send_frame(p->venc, NULL) >= 0)
+            drain(p, p->venc, p->vst);
+        if (avcodec_send_frame(p->aenc, NULL) >= 0)
+            drain(p, p->aenc, p->ast);
+        av_write_trailer(p->oc);
+    }
     if (p->oc && p->oc->pb)
         avio_closep(&p->oc->pb);
     avformat_free_context(p->oc);

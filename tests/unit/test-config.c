@@ -27,7 +27,7 @@ static void test_defaults_and_urls(void **state)
     (void)state;
     lc_config_t c;
     lc_config_default(&c);
-    lc_config_finish(&c);
+    lc_config_finish(&c, NULL, NULL);
     assert_string_equal(c.http_listen, "0.0.0.0:8080");
     assert_string_equal(c.rtmp_listen, "0.0.0.0:1935");
     assert_string_equal(c.data_dir, "./data");
@@ -39,9 +39,16 @@ static void test_defaults_and_urls(void **state)
     lc_config_default(&c);
     strcpy(c.http_listen, "192.0.2.7:80");
     strcpy(c.public_url, "https://example.org/");
-    lc_config_finish(&c);
+    lc_config_finish(&c, NULL, NULL);
     assert_string_equal(c.public_url, "https://example.org");
     assert_string_equal(c.rtmp_url, "rtmp://localhost:1935/live");
+
+    /* After binding port 0 the real ports are used. */
+    lc_config_default(&c);
+    strcpy(c.http_listen, "127.0.0.1:0");
+    lc_config_finish(&c, "127.0.0.1:40001", "[::]:40002");
+    assert_string_equal(c.public_url, "http://127.0.0.1:40001");
+    assert_string_equal(c.rtmp_url, "rtmp://localhost:40002/live");
 }
 
 static void test_flags(void **state)
