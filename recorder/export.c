@@ -75,8 +75,10 @@ static int concat_read(void *opaque, uint8_t *buf, int size)
 {
     concat_t *c = opaque;
     for (;;) {
+        /* On stop, end the input quietly: libav logs an "exit" as an error, while the caller
+         * checks the flag itself and reports the export as abandoned. */
         if (c->stop && atomic_load(c->stop))
-            return AVERROR_EXIT;
+            return AVERROR_EOF;
         if (c->fd < 0) {
             if (c->next >= c->n_files)
                 return AVERROR_EOF;
@@ -521,6 +523,11 @@ int lc_export_mp4_ex(const char *recording_dir, const char *out_path, atomic_boo
         first = end;
     }
 
+    /* The input ends early (as EOF) when asked to stop: never finish a cut-short MP4. */
+    if (stop && atomic_load(stop)) {
+        rc = -ECANCELED;
+        goto out;
+    }
     if ((ret = av_write_trailer(m.oc)) < 0) {
         note(m.why, "write trailer: %s", av_err2str(ret));
         rc = lc_error_from_av(ret);
@@ -550,6 +557,8 @@ out:
     }
     if (rc < 0) {
         unlink(tmp);
+        if (stop && atomic_load(stop))
+            rc = -ECANCELED;
         if (rc == -ECANCELED)
             LC_INFO(TAG, "%s: export abandoned", recording_dir);
         else if (rc != LC_ECONFLICT && rc != LC_ENOTFOUND)
