@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -86,6 +87,17 @@ static void print_banner(const lc_app_t *app)
     fflush(stdout);
 }
 
+/* Thousands of viewers each hold a socket: take all the descriptors the system allows us. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            LC_WARN("main", "cannot raise the open-file limit: %s", strerror(errno));
+    }
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
@@ -117,6 +129,7 @@ static int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    raise_fd_limit();
     int rc = lc_app_start(app);
     if (rc < 0) {
         fprintf(stderr, "lectern serve: could not start: %s (see the log above)\n",

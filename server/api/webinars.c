@@ -1,6 +1,7 @@
 /* The webinar resource: its public description, state and recordings. */
 #include "api/webinars.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <microhttpd.h>
@@ -33,12 +34,30 @@ static json_t *iso_or_null(int64_t ms)
     return ms ? json_string(lc_iso8601(ms, buf)) : json_null();
 }
 
+/* The rows are copied out of the listing first: the JSON for a session looks at files on disk,
+ * which must not happen while the database mutex is held. */
 typedef struct {
-    lc_app_t *app;
-    const char *base;
-    json_t *list;
+    lc_session_t *items;
+    size_t n, cap;
     int failed;
-} sessions_ctx_t;
+} session_vec_t;
+
+static int collect_session(void *opaque, const lc_session_t *s)
+{
+    session_vec_t *v = opaque;
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 8;
+        lc_session_t *p = realloc(v->items, cap * sizeof *p);
+        if (!p) {
+            v->failed = 1;
+            return 1;
+        }
+        v->items = p;
+        v->cap = cap;
+    }
+    v->items[v->n++] = *s;
+    return 0;
+}
 
 /* One session as JSON: times, duration, and the replay / download URLs once they exist. */
 static json_t *session_json(lc_app_t *app, const lc_session_t *s, const char *base)
@@ -69,17 +88,6 @@ static json_t *session_json(lc_app_t *app, const lc_session_t *s, const char *ba
     return o;
 }
 
-static int add_session(void *opaque, const lc_session_t *s)
-{
-    sessions_ctx_t *ctx = opaque;
-    json_t *o = session_json(ctx->app, s, ctx->base);
-    if (!o || json_array_append_new(ctx->list, o) < 0) {
-        ctx->failed = 1;
-        return 1;
-    }
-    return 0;
-}
-
 json_t *lc_api_webinar_json(lc_app_t *app, const lc_webinar_t *w, const char *base,
                             const char *live_state)
 {
@@ -96,13 +104,19 @@ json_t *lc_api_webinar_json(lc_app_t *app, const lc_webinar_t *w, const char *ba
     json_object_set_new(o, "rtmp_url", json_string(app->cfg.rtmp_url));
     if (live_state)
         json_object_set_new(o, "live", json_string(live_state));
-    sessions_ctx_t ctx = {app, base, json_array(), 0};
-    if (!ctx.list || lc_db_session_list(app->db, w->id, add_session, &ctx) < 0 || ctx.failed) {
-        json_decref(ctx.list);
+    session_vec_t v = {0};
+    json_t *list = json_array();
+    int rc = lc_db_session_list(app->db, w->id, collect_session, &v);
+    for (size_t i = 0; list && rc == 0 && !v.failed && i < v.n; i++) {
+        json_t *so = session_json(app, &v.items[i], base);
+        if (!so || json_array_append_new(list, so) < 0)
+            v.failed = 1;
+    }
+    free(v.items);
+    if (!list || rc < 0 || v.failed || json_object_set_new(o, "sessions", list) < 0) {
         json_decref(o);
         return NULL;
     }
-    json_object_set_new(o, "sessions", ctx.list);
     return o;
 }
 

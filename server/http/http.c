@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -388,10 +389,28 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
 }
 
+/* libmicrohttpd reports every client that goes away mid-request; that is normal traffic, not
+ * something an operator must act on. Real failures (bind, start) are logged by us. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    lc_logv(LC_LOG_WARN, "http", fmt, ap);
+    if (lc_log_get_level() >= LC_LOG_DEBUG)
+        lc_logv(LC_LOG_DEBUG, "http", fmt, ap);
+}
+
+/* How many connections HTTP may hold: what the descriptor limit allows after a reserve for the
+ * recorder (segment files, journals), the RTMP ingest, the database and the exporter, so that a
+ * flood of slow clients can never starve a recording of file descriptors. */
+static unsigned connection_budget(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 20000;
+    rlim_t reserve = 512;
+    if (rl.rlim_cur <= reserve + 64)
+        return 64;
+    rlim_t n = rl.rlim_cur - reserve;
+    return n > 20000 ? 20000 : (unsigned)n;
 }
 
 lc_http_t *lc_http_start(lc_app_t *app, int *err)
@@ -420,8 +439,8 @@ lc_http_t *lc_http_start(lc_app_t *app, int *err)
     unsigned threads = ncpu > 1 ? (unsigned)(ncpu > 8 ? 8 : ncpu) : 1;
     h->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, connection_budget(),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (!h->daemon) {
