@@ -332,34 +332,54 @@ static int cmd_webinar_rotate(tool_t *t)
     return print_webinar(t, &w, key);
 }
 
+/* Rows are copied out first: describing a webinar reads the database again, which must not
+ * happen inside a listing callback (the connection's mutex is held there). */
 typedef struct {
-    tool_t *t;
-    json_t *list;
-} list_ctx_t;
+    lc_webinar_t *items;
+    size_t n, cap;
+    bool failed;
+} webinar_vec_t;
 
-static int list_one(void *opaque, const lc_webinar_t *w)
+static int collect_webinar(void *opaque, const lc_webinar_t *w)
 {
-    list_ctx_t *ctx = opaque;
-    if (ctx->list) {
-        json_t *j = lc_api_webinar_json(&ctx->t->app, w, ctx->t->app.cfg.public_url, NULL);
-        if (j)
-            json_array_append_new(ctx->list, j);
-    } else {
-        printf("%6lld  %-9s  %-40s  %s\n", (long long)w->id, lc_webinar_state_name(w->state),
-               w->slug, w->title);
+    webinar_vec_t *v = opaque;
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 16;
+        lc_webinar_t *p = realloc(v->items, cap * sizeof *p);
+        if (!p) {
+            v->failed = true;
+            return 1;
+        }
+        v->items = p;
+        v->cap = cap;
     }
+    v->items[v->n++] = *w;
     return 0;
 }
 
 static int cmd_webinar_list(tool_t *t)
 {
-    list_ctx_t ctx = {t, t->json ? json_array() : NULL};
-    int rc = lc_db_webinar_list(t->app.db, list_one, &ctx);
-    if (rc < 0) {
-        json_decref(ctx.list);
+    webinar_vec_t v = {0};
+    int rc = lc_db_webinar_list(t->app.db, collect_webinar, &v);
+    json_t *list = t->json ? json_array() : NULL;
+    for (size_t i = 0; rc == 0 && !v.failed && i < v.n; i++) {
+        const lc_webinar_t *w = &v.items[i];
+        if (!t->json) {
+            printf("%6lld  %-9s  %-40s  %s\n", (long long)w->id, lc_webinar_state_name(w->state),
+                   w->slug, w->title);
+            continue;
+        }
+        json_t *j = lc_api_webinar_json(&t->app, w, t->app.cfg.public_url, NULL);
+        if (!j || json_array_append_new(list, j) < 0)
+            v.failed = true;
+    }
+    free(v.items);
+    if (rc < 0 || v.failed || (t->json && !list)) {
+        json_decref(list);
+        fprintf(stderr, "lectern webinar list: out of memory or database error\n");
         return 1;
     }
-    return t->json ? print_json(json_pack("{s:o}", "webinars", ctx.list)) : 0;
+    return t->json ? print_json(json_pack("{s:o}", "webinars", list)) : 0;
 }
 
 static int cmd_webinar(int argc, char **argv)

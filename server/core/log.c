@@ -73,6 +73,14 @@ void lc_log(lc_log_level_t level, const char *tag, const char *fmt, ...)
     va_end(ap);
 }
 
+/* libav writes some messages in pieces (no newline until the last one): the pieces of each
+ * thread are gathered here so that one message is one line. */
+static _Thread_local char av_line[1024];
+static _Thread_local size_t av_len;
+static _Thread_local const atomic_bool *av_quiet;
+
+void lc_log_libav_quiet_when(const atomic_bool *flag) { av_quiet = flag; }
+
 static void libav_cb(void *avcl, int av_level, const char *fmt, va_list ap)
 {
     (void)avcl;
@@ -85,9 +93,16 @@ static void libav_cb(void *avcl, int av_level, const char *fmt, va_list ap)
         level = LC_LOG_DEBUG;
     else
         return; /* libav's debug/trace output is far too chatty for any of our levels */
-    /* libav prints some messages in several calls without a newline; a line per call is the
-     * price of never interleaving with other threads. */
-    lc_logv(level, "libav", fmt, ap);
+    if ((int)level > atomic_load(&g_level) || (av_quiet && atomic_load(av_quiet)))
+        return;
+    int n = vsnprintf(av_line + av_len, sizeof av_line - av_len, fmt, ap);
+    if (n < 0)
+        return;
+    av_len += (size_t)n < sizeof av_line - av_len ? (size_t)n : sizeof av_line - av_len - 1;
+    if (av_len > 0 && av_line[av_len - 1] != '\n' && av_len < sizeof av_line - 1)
+        return; /* more pieces to come */
+    lc_log(level, "libav", "%s", av_line);
+    av_len = 0;
 }
 
 void lc_log_hook_libav(void) { av_log_set_callback(libav_cb); }

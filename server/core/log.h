@@ -4,6 +4,7 @@
 #define LC_CORE_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 typedef enum {
     LC_LOG_ERROR = 0,
@@ -28,6 +29,10 @@ void lc_logv(lc_log_level_t level, const char *tag, const char *fmt, va_list ap)
 
 /* Routes libav's log through lc_log (tag "libav"), mapping its levels onto ours. Call once. */
 void lc_log_hook_libav(void);
+
+/* From now on, libav messages of the calling thread are dropped while *flag is true (NULL: never).
+ * For work that is being cancelled on purpose, whose libav errors are expected. */
+void lc_log_libav_quiet_when(const _Atomic bool *flag);
 
 #define LC_ERROR(tag, ...) lc_log(LC_LOG_ERROR, tag, __VA_ARGS__)
 #define LC_WARN(tag, ...) lc_log(LC_LOG_WARN, tag, __VA_ARGS__)

@@ -66,7 +66,9 @@ int lc_db_webinar_by_slug(lc_db_t *db, const char *slug, lc_webinar_t *out);
  * one in constant time after the indexed lookup. */
 int lc_db_webinar_by_key_hash(lc_db_t *db, const uint8_t key_hash[32], lc_webinar_t *out);
 
-/* Lists webinars, newest first; calls `cb` for each (stop early by returning non-zero). */
+/* Listing functions call `cb` once per row with the connection's mutex held: the callback must
+ * only copy what it needs and never call back into the database (that would deadlock).
+ * Lists webinars, newest first; stop early by returning non-zero. */
 int lc_db_webinar_list(lc_db_t *db, int (*cb)(void *opaque, const lc_webinar_t *w), void *opaque);
 
 /* Starts a session (state live) and marks the webinar live, in one transaction. */

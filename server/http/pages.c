@@ -45,3 +45,5 @@ int lc_page_static(lc_req_t *req)
         return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such file");
     return send_embedded(req, name, "public, max-age=300");
 }
+
+int lc_page_favicon(lc_req_t *req) { return send_embedded(req, "icon.svg", "public, max-age=86400"); }

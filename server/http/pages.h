@@ -8,5 +8,7 @@ int lc_page_index(lc_req_t *req);
 int lc_page_watch(lc_req_t *req);
 int lc_page_replay(lc_req_t *req);
 int lc_page_static(lc_req_t *req);
+/* Browsers ask for /favicon.ico on their own: answer with the icon instead of a 404. */
+int lc_page_favicon(lc_req_t *req);
 
 #endif

@@ -9,6 +9,7 @@ const lc_route_t lc_routes[] = {
     {"GET", "/watch/*", lc_page_watch},
     {"GET", "/replay/*", lc_page_replay},
     {"GET", "/static/*", lc_page_static},
+    {"GET", "/favicon.ico", lc_page_favicon},
     {"GET", "/live/*/master.m3u8", lc_media_live_master},
     {"GET", "/live/*/*/*", lc_media_live_file},
     {"GET", "/vod/*/*", lc_media_vod_file},
