@@ -616,6 +616,9 @@ static void enqueue_locked(lc_exporter_t *e, int64_t session_id)
 static void *exporter_main(void *arg)
 {
     lc_exporter_t *e = arg;
+    /* An export cut short by a shutdown makes the demuxer complain (a truncated file, no moov):
+     * expected, and not worth an error line. */
+    lc_log_libav_quiet_when(&e->stop);
     pthread_mutex_lock(&e->lock);
     for (;;) {
         while (!atomic_load(&e->stop) && e->n_queue == 0)

@@ -1,58 +1,54 @@
-/* The recording's VOD playlist (index.m3u8) and the small path and file helpers the recorder's
- * files share. */
+/* The recording's VOD playlist (index.m3u8), rendered by the HLS renderer the live window uses
+ * (server/hls/playlist.h), and the small path and file helpers the recorder's files share. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/util.h"
+#include "hls/playlist.h"
 #include "recorder/recorder_internal.h"
 
 #define US_PER_S 1000000
+/* EXTINF with six decimals: the journal's durations are whole microseconds, written exactly, so
+ * the playlist's timeline adds up to the media's. */
+#define EXTINF_DECIMALS 6
 
 int lc_rec_render_playlist(const lc_rec_seg_t *segs, size_t n, bool ended, lc_bytes_t *out)
 {
-    /* EXT-X-TARGETDURATION is the ceiling of the longest segment. Durations are integral
-     * microseconds, so an exact 2 s segment gives 2 and not 3 through float noise. */
-    int64_t longest = 0;
-    for (size_t i = 0; i < n; i++)
-        if (segs[i].dur_us > longest)
-            longest = segs[i].dur_us;
-    int64_t target = (longest + US_PER_S - 1) / US_PER_S;
-    if (target < 1)
-        target = 1;
-
-    lc_bytes_printf(out,
-                    "#EXTM3U\n"
-                    "#EXT-X-VERSION:7\n"
-                    "#EXT-X-TARGETDURATION:%" PRId64 "\n"
-                    "#EXT-X-MEDIA-SEQUENCE:%" PRId64 "\n"
-                    "#EXT-X-PLAYLIST-TYPE:%s\n"
-                    "#EXT-X-INDEPENDENT-SEGMENTS\n",
-                    target, n ? segs[0].msn : 0, ended ? "VOD" : "EVENT");
+    if (n > INT_MAX)
+        return -EINVAL;
+    lc_hls_segment_t *list = calloc(n ? n : 1, sizeof *list);
+    if (!list)
+        return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const lc_rec_seg_t *s = &segs[i];
-        bool new_init = i == 0 || s->init_id != segs[i - 1].init_id;
-        /* A run's first segment may be gone (dropped by recovery): a change of init is a
-         * discontinuity all the same. Nothing comes before the first segment to break from. */
-        if (i > 0 && (s->discontinuity || new_init))
-            lc_bytes_printf(out, "#EXT-X-DISCONTINUITY\n");
-        if (new_init)
-            lc_bytes_printf(out, "#EXT-X-MAP:URI=\"init-%d.mp4\"\n", s->init_id);
-        char when[25];
-        lc_bytes_printf(out,
-                        "#EXT-X-PROGRAM-DATE-TIME:%s\n"
-                        "#EXTINF:%" PRId64 ".%06" PRId64 ",\n"
-                        "seg-%" PRId64 ".m4s\n",
-                        lc_iso8601(s->pdt_ms, when), s->dur_us / US_PER_S, s->dur_us % US_PER_S,
-                        s->msn);
+        list[i].meta = (lc_segment_meta_t){
+            .msn = s->msn,
+            .duration = (double)s->dur_us / US_PER_S,
+            .pdt_ms = s->pdt_ms,
+            .discontinuity = s->discontinuity,
+            .init_id = s->init_id,
+            .part_count = s->part_count,
+        };
+        /* A new run, a run whose first segment is gone, or segments missing in between (dropped
+         * after a write error, or by recovery): the media time jumps, players must be told. */
+        list[i].meta.discontinuity =
+            lc_hls_discontinuity(i > 0 ? &list[i - 1].meta : NULL, &list[i].meta);
     }
-    if (ended)
-        lc_bytes_printf(out, "#EXT-X-ENDLIST\n");
-    return out->failed ? -ENOMEM : 0;
+    lc_hls_media_t pl = {
+        .type = ended ? LC_HLS_VOD : LC_HLS_EVENT,
+        .segments = list,
+        .segment_count = (int)n,
+        .extinf_decimals = EXTINF_DECIMALS,
+    };
+    int rc = lc_hls_render_media(&pl, false, out);
+    free(list);
+    return rc;
 }
 
 bool lc_rec_playlist_is_final(const char *dir)

@@ -68,11 +68,13 @@ typedef struct {
     int64_t bytes;  /* sum of its parts */
     int init_id;
     int part_count;
-    bool discontinuity; /* as journaled; the playlist also breaks where init_id changes */
+    bool discontinuity; /* as journaled; the playlist also breaks where init_id changes or an
+                           msn is missing (lc_hls_discontinuity) */
 } lc_rec_seg_t;
 
-/* Renders the VOD playlist of `n` segments: EVENT while live, VOD + EXT-X-ENDLIST when `ended`.
- * Appends to `out`; returns 0 or -ENOMEM. */
+/* Renders the VOD playlist of `n` segments (msn increasing): EVENT while live, VOD +
+ * EXT-X-ENDLIST when `ended`, through server/hls/playlist.h. Appends to `out`; returns 0,
+ * -ENOMEM or -EINVAL. */
 int lc_rec_render_playlist(const lc_rec_seg_t *segs, size_t n, bool ended, lc_bytes_t *out);
 
 /* ---- paths and small file helpers ------------------------------------------------------------ */

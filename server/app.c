@@ -11,6 +11,7 @@
 #include "app.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,7 +155,7 @@ static int session_begin(void *opaque, int64_t webinar_id, int64_t started_real_
 }
 
 static void session_end(void *opaque, int64_t webinar_id, int64_t session_id,
-                        int64_t ended_real_ms, double duration_s)
+                        int64_t ended_real_ms, double duration_s, bool recording_ok)
 {
     lc_app_t *app = opaque;
     int rc = lc_db_session_end(app->db, session_id, ended_real_ms,
@@ -162,9 +163,19 @@ static void session_end(void *opaque, int64_t webinar_id, int64_t session_id,
     if (rc < 0)
         LC_ERROR("app", "session %lld: cannot mark ended: %s", (long long)session_id,
                  lc_strerror(rc));
-    LC_INFO("app", "webinar %lld: session %lld ended after %.1f s; replay is available",
-            (long long)webinar_id, (long long)session_id, duration_s);
-    lc_exporter_queue(app->exporter, session_id);
+    if (!recording_ok) {
+        /* Finishing failed (disk full, I/O error): the parts on disk are intact, and recovery
+         * makes a playable replay of them. If that fails too, the next start tries again. */
+        double recovered = 0;
+        recording_ok = lc_recording_recover(app->recordings_dir, session_id, &recovered) == 0;
+        if (!recording_ok)
+            LC_ERROR("app", "session %lld: the recording could not be finalized; it will be "
+                            "recovered at the next start", (long long)session_id);
+    }
+    LC_INFO("app", "webinar %lld: session %lld ended after %.1f s%s", (long long)webinar_id,
+            (long long)session_id, duration_s, recording_ok ? "; replay is available" : "");
+    if (recording_ok)
+        lc_exporter_queue(app->exporter, session_id);
 }
 
 static int recover_one(void *opaque, const lc_session_t *s)
@@ -200,8 +211,36 @@ static int collect_live(void *opaque, const lc_session_t *s)
     return l->n == 64;
 }
 
+/* Recordings of ended sessions that are not final (finishing failed and recovery failed then
+ * too): try again. A directory name is a session id. */
+static void recover_unfinished(lc_app_t *app)
+{
+    DIR *d = opendir(app->recordings_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int64_t id;
+        lc_session_t s;
+        if (lc_parse_int64(e->d_name, 1, INT64_MAX, &id) < 0 ||
+            lc_recording_has_replay(app->recordings_dir, id) ||
+            lc_db_session_get(app->db, id, &s) < 0 || s.live)
+            continue;
+        double duration = 0;
+        int rc = lc_recording_recover(app->recordings_dir, id, &duration);
+        if (rc == 0)
+            LC_WARN("app", "session %lld: its recording was not final; recovered %.1f s",
+                    (long long)id, duration);
+        else if (rc != LC_ENOTFOUND)
+            LC_ERROR("app", "session %lld: recording recovery failed: %s", (long long)id,
+                     lc_strerror(rc));
+    }
+    closedir(d);
+}
+
 static int recover_sessions(lc_app_t *app)
 {
+    recover_unfinished(app);
     for (;;) {
         live_list_t list = {.n = 0};
         int rc = lc_db_session_list_live(app->db, collect_live, &list);

@@ -32,6 +32,8 @@ struct lc_chunk_reader {
     cstream_t streams[LC_CHUNK_MAX_STREAMS];
     size_t nstreams;
     size_t buffered; /* sum of the streams' buffer capacities */
+    uint32_t max_message; /* see lc_chunk_reader_set_limits */
+    size_t max_buffered;
     uint8_t hdr[3 + 11 + 4]; /* the chunk header being collected */
     size_t hdr_len;
     cstream_t *cur;      /* NULL while reading a header; else the stream whose payload follows */
@@ -79,9 +81,20 @@ static cstream_t *find_stream(lc_chunk_reader_t *r, uint32_t csid)
 lc_chunk_reader_t *lc_chunk_reader_new(void)
 {
     lc_chunk_reader_t *r = calloc(1, sizeof *r);
-    if (r)
+    if (r) {
         r->chunk_size = LC_CHUNK_DEFAULT_SIZE;
+        lc_chunk_reader_set_limits(r, 0, 0);
+    }
     return r;
+}
+
+void lc_chunk_reader_set_limits(lc_chunk_reader_t *r, uint32_t max_message, size_t max_buffered)
+{
+    r->max_message =
+        max_message == 0 || max_message > LC_CHUNK_MAX_MESSAGE ? LC_CHUNK_MAX_MESSAGE : max_message;
+    r->max_buffered = max_buffered == 0 || max_buffered > LC_CHUNK_MAX_BUFFERED
+                          ? LC_CHUNK_MAX_BUFFERED
+                          : max_buffered;
 }
 
 void lc_chunk_reader_free(lc_chunk_reader_t **pr)
@@ -129,11 +142,11 @@ static int header_need(lc_chunk_reader_t *r, size_t *need, lc_why_t *why)
     return 0;
 }
 
-static int start_message(cstream_t *cs, lc_why_t *why)
+static int start_message(const lc_chunk_reader_t *r, cstream_t *cs, lc_why_t *why)
 {
-    if (cs->len > LC_CHUNK_MAX_MESSAGE)
+    if (cs->len > r->max_message)
         return lc_why(why, LC_EPROTO_RTMP, "chunk stream %u: message length %u exceeds %u",
-                      cs->csid, cs->len, LC_CHUNK_MAX_MESSAGE);
+                      cs->csid, cs->len, r->max_message);
     cs->active = true;
     cs->got = 0;
     return 0;
@@ -186,7 +199,7 @@ static int apply_header(lc_chunk_reader_t *r, lc_why_t *why)
             cs->ts += t; /* unsigned: wraps like RTMP timestamps do */
         }
         cs->delta = t;
-        if ((rc = start_message(cs, why)) < 0)
+        if ((rc = start_message(r, cs, why)) < 0)
             return rc;
     } else {
         if (cs->ext && rd32(m) != cs->ext_val) {
@@ -197,7 +210,7 @@ static int apply_header(lc_chunk_reader_t *r, lc_why_t *why)
         }
         if (!cs->active) {
             cs->ts += cs->delta;
-            if ((rc = start_message(cs, why)) < 0)
+            if ((rc = start_message(r, cs, why)) < 0)
                 return rc;
         }
     }
@@ -220,10 +233,10 @@ static int append_payload(lc_chunk_reader_t *r, cstream_t *cs, const uint8_t *p,
             cap *= 2;
         if (cap > cs->len)
             cap = cs->len;
-        if (r->buffered - cs->cap + cap > LC_CHUNK_MAX_BUFFERED)
+        if (r->buffered - cs->cap + cap > r->max_buffered)
             return lc_why(why, LC_EPROTO_RTMP,
-                          "chunk stream %u: partial messages hold more than %u bytes", cs->csid,
-                          LC_CHUNK_MAX_BUFFERED);
+                          "chunk stream %u: partial messages hold more than %zu bytes", cs->csid,
+                          r->max_buffered);
         uint8_t *b = realloc(cs->buf, cap);
         if (!b)
             return lc_why(why, -ENOMEM, "chunk stream %u: out of memory", cs->csid);

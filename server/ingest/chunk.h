@@ -40,6 +40,7 @@ enum {
 #define LC_CHUNK_MAX_MESSAGE (8u << 20)     /* largest message (a 4K keyframe is ~2 MB) */
 #define LC_CHUNK_MAX_STREAMS 32             /* distinct chunk stream ids per connection */
 #define LC_CHUNK_MAX_BUFFERED (32u << 20)   /* bytes allocated for messages being reassembled */
+/* (The last two are a new reader's limits and the ceiling of lc_chunk_reader_set_limits.) */
 #define LC_CHUNK_CSID_MAX 65599u            /* largest id the 3-byte basic header can carry */
 
 /* One complete message. `data` points into the reader and stays valid until the next call to
@@ -71,6 +72,13 @@ int lc_chunk_reader_feed(lc_chunk_reader_t *r, const uint8_t *in, size_t len, si
 
 /* The chunk size the peer currently sends with. */
 uint32_t lc_chunk_reader_chunk_size(const lc_chunk_reader_t *r);
+
+/* Sets the largest message length the reader accepts and the bytes it may allocate for partial
+ * messages (both capped at LC_CHUNK_MAX_MESSAGE and LC_CHUNK_MAX_BUFFERED; 0 means the cap). A
+ * connection keeps them small until the peer has authenticated. They apply to every header and
+ * every allocation after the call: a message already being reassembled keeps its length, and
+ * lowering the budget frees nothing (further growth fails instead). */
+void lc_chunk_reader_set_limits(lc_chunk_reader_t *r, uint32_t max_message, size_t max_buffered);
 
 /* Appends `len` bytes of payload as one message to `out`: a type-0 chunk, then type-3 chunks of
  * at most `chunk_size` bytes, repeating the extended timestamp on each (as ffmpeg and Adobe do)

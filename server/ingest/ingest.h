@@ -26,13 +26,31 @@ typedef struct {
     void *opaque;
 } lc_ingest_hooks_t;
 
+/* Limits and timeouts. A connection is "pending" until a publish is accepted on it (the peer has
+ * shown a valid stream key); until then it gets little (see rtmp_conn.h) and may be evicted.
+ * Fields that are 0 (or negative) take their defaults, so a caller that zero-initializes the
+ * struct and sets only the fields it knows keeps working as fields are added (at the end). */
 typedef struct {
     const char *listen;        /* "HOST:PORT", "[::1]:PORT" or ":PORT"; default "0.0.0.0:1935" */
-    int max_connections;       /* default 256 */
-    int handshake_timeout_ms;  /* a connection must finish connect+publish within; default 10000 */
-    int idle_timeout_ms;       /* no bytes for this long closes the connection; default 30000 */
+    /* Connections at once; default 256. At the limit, a new connection closes the oldest pending
+     * one to take its place (so that a flood of idle connections cannot lock out a presenter);
+     * only when every connection is publishing is the new one refused. */
+    int max_connections;
+    int handshake_timeout_ms;  /* a pending connection must publish within this; default 5000 */
+    /* No bytes for this long closes a connection that is not publishing (it published and
+     * stopped, or it is pending); default 30000. */
+    int idle_timeout_ms;
+    /* No bytes for this long closes a publishing connection as lost: its stream waits in grace,
+     * and the presenter's reconnect (refused as "already live" while the old connection is
+     * attached) goes through. Media flows many times a second, so silence this long is a dead
+     * (typically half-open) connection. Default 10000. */
+    int publish_idle_timeout_ms;
+    /* Pending connections per remote address (an IPv4 address or an IPv6 /64, kept in memory
+     * only); a new one beyond it is refused. Default 8. */
+    int max_pending_per_address;
 } lc_ingest_config_t;
 
+/* Fills every field with its default. */
 void lc_ingest_config_default(lc_ingest_config_t *cfg);
 
 /* Binds the listen address and starts the listener thread. On failure returns NULL and sets *err

@@ -1,6 +1,6 @@
 /* RTMP ingest listener: one thread runs an epoll loop over the listening socket, a wakeup eventfd
  * and every presenter connection; each connection's protocol lives in an lc_rtmp_conn, whose sink
- * is wired here to the stream-key hook and to lc_live. Implements ingest.h. */
+ * is wired here to the stream-key hook and to lc_live. Implements ingest.h (timeouts, limits). */
 #include "ingest/ingest.h"
 
 #include <errno.h>
@@ -8,7 +8,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,6 +22,7 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/util.h"
+#include "ingest/peer_key.h"
 #include "ingest/rtmp_conn.h"
 
 #define TAG "rtmp"
@@ -27,7 +30,7 @@
 #define CLOSING_GRACE_MS 2000  /* to deliver a refusal before closing */
 #define TICK_MS 250            /* timeouts are checked at least this often */
 #define ACCEPT_PAUSE_MS 100    /* after EMFILE/ENFILE */
-#define REFUSAL_LOG_MS 10000   /* at most one "too many connections" line per this */
+#define LIMIT_LOG_MS 10000     /* at most one line per this for each kind of limit reached */
 
 typedef struct client client_t;
 
@@ -35,6 +38,7 @@ struct client {
     lc_ingest_t *ing;
     int fd;
     uint64_t id;
+    lc_peer_key_t peer; /* never logged (privacy rule): only compared */
     lc_rtmp_conn_t *conn;
     lc_publisher_t *pub; /* attached by the conn's publish, finished by its end */
     int64_t born_ms, last_rx_ms, closing_since_ms;
@@ -57,7 +61,8 @@ struct lc_ingest {
     client_t *zombies;
     int nclients;
     uint64_t next_id;
-    int64_t accept_paused_until, last_refusal_log;
+    int64_t accept_paused_until;
+    int64_t logged_full, logged_evict, logged_per_address; /* see LIMIT_LOG_MS */
     uint8_t rbuf[READ_SIZE];
 };
 
@@ -65,8 +70,10 @@ void lc_ingest_config_default(lc_ingest_config_t *cfg)
 {
     cfg->listen = "0.0.0.0:1935";
     cfg->max_connections = 256;
-    cfg->handshake_timeout_ms = 10000;
+    cfg->handshake_timeout_ms = 5000;
     cfg->idle_timeout_ms = 30000;
+    cfg->publish_idle_timeout_ms = 10000;
+    cfg->max_pending_per_address = 8;
 }
 
 int lc_ingest_port(const lc_ingest_t *ing) { return ing ? ing->port : -1; }
@@ -221,10 +228,84 @@ static void on_readable(client_t *cl, int64_t now)
     flush(cl);
 }
 
+/* Pending: no publish accepted yet, so the peer has not shown a stream key. */
+static bool pending(const client_t *cl) { return !lc_rtmp_conn_has_published(cl->conn); }
+
+static int pending_from(const lc_ingest_t *ing, const lc_peer_key_t *peer)
+{
+    int n = 0;
+    for (const client_t *cl = ing->clients; cl; cl = cl->next)
+        n += pending(cl) && lc_peer_key_equal(&cl->peer, peer);
+    return n;
+}
+
+/* The list is newest first: the last pending client in it is the oldest. */
+static client_t *oldest_pending(lc_ingest_t *ing)
+{
+    client_t *found = NULL;
+    for (client_t *cl = ing->clients; cl; cl = cl->next)
+        if (pending(cl))
+            found = cl;
+    return found;
+}
+
+/* A warning about a limit, at most once per LIMIT_LOG_MS per kind (a flood must not flood the
+ * log). Never with an address. */
+static void limit_log(int64_t *last, int64_t now, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void limit_log(int64_t *last, int64_t now, const char *fmt, ...)
+{
+    if (*last && now - *last < LIMIT_LOG_MS)
+        return;
+    *last = now;
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        what[0] = 0; /* (a cut line is fine) */
+    LC_WARN(TAG, "%s; not logged again for %d s", what, LIMIT_LOG_MS / 1000);
+}
+
+/* Decides whether a new connection from `peer` may have a slot, making room if needed. Pending
+ * connections are limited per address, and when the slots run out the oldest pending one is
+ * evicted: nobody without a stream key can hold a presenter out, whether from one address or from
+ * many (a flood only shortens how long a pending connection may take to publish, to
+ * max_connections / arrival rate). The O(connections) scans are fine: at most max_connections. */
+static bool admit(lc_ingest_t *ing, const lc_peer_key_t *peer, int64_t now)
+{
+    int from_peer = pending_from(ing, peer);
+    if (from_peer >= ing->cfg.max_pending_per_address) {
+        limit_log(&ing->logged_per_address, now,
+                  "refusing a connection: %d from the same address have not published yet "
+                  "(max_pending_per_address)", from_peer);
+        return false;
+    }
+    if (ing->nclients < ing->cfg.max_connections)
+        return true;
+    client_t *victim = oldest_pending(ing);
+    if (!victim) {
+        limit_log(&ing->logged_full, now,
+                  "refusing a connection: all %d connections are publishing (max_connections)",
+                  ing->nclients);
+        return false;
+    }
+    limit_log(&ing->logged_evict, now,
+              "%d connections open (max_connections): closing the oldest that have not "
+              "published to make room for new ones", ing->nclients);
+    close_client(victim, LC_LOG_DEBUG, "evicted: the connection limit was reached before it "
+                 "published");
+    return true;
+}
+
 static void accept_all(lc_ingest_t *ing, int64_t now)
 {
     for (;;) {
-        int fd = accept4(ing->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof ss;
+        int fd = accept4(ing->lfd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR)
                 continue;
@@ -237,12 +318,10 @@ static void accept_all(lc_ingest_t *ing, int64_t now)
             }
             return;
         }
-        if (ing->nclients >= ing->cfg.max_connections) {
+        lc_peer_key_t peer;
+        lc_peer_key((const struct sockaddr *)&ss, sslen, &peer); /* else all-zero: shared */
+        if (!admit(ing, &peer, now)) {
             close(fd);
-            if (now - ing->last_refusal_log >= REFUSAL_LOG_MS) {
-                LC_WARN(TAG, "refusing connections: %d open (max_connections)", ing->nclients);
-                ing->last_refusal_log = now;
-            }
             continue;
         }
         int one = 1;
@@ -268,6 +347,7 @@ static void accept_all(lc_ingest_t *ing, int64_t now)
         cl->ing = ing;
         cl->fd = fd;
         cl->id = id;
+        cl->peer = peer;
         cl->born_ms = cl->last_rx_ms = now;
         cl->events = EPOLLIN;
         cl->next = ing->clients;
@@ -289,12 +369,20 @@ static void check_timeouts(lc_ingest_t *ing, int64_t now)
     client_t *next;
     for (client_t *cl = ing->clients; cl; cl = next) {
         next = cl->next;
+        lc_rtmp_state_t state = lc_rtmp_conn_state(cl->conn);
         if (cl->closing_since_ms) {
             if (now - cl->closing_since_ms > CLOSING_GRACE_MS)
                 close_client(cl, LC_LOG_DEBUG, "refusal not read in time");
-        } else if (!lc_rtmp_conn_has_published(cl->conn) &&
-                   now - cl->born_ms > ing->cfg.handshake_timeout_ms) {
-            close_client(cl, LC_LOG_INFO, "no publish within the handshake timeout");
+        } else if (state == LC_RTMP_PUBLISHING) {
+            /* Typically a half-open connection after the presenter's network changed: closing
+             * it (as lost: the stream waits in grace) lets the reconnect in. */
+            if (now - cl->last_rx_ms > ing->cfg.publish_idle_timeout_ms)
+                close_client(cl, LC_LOG_INFO, "no data while publishing (publish_idle_timeout): "
+                             "connection lost");
+        } else if (pending(cl) && now - cl->born_ms > ing->cfg.handshake_timeout_ms) {
+            /* Before connect is answered it is likely a scanner: not worth a line by default. */
+            close_client(cl, state == LC_RTMP_CONNECTED ? LC_LOG_INFO : LC_LOG_DEBUG,
+                         "no publish within the handshake timeout");
         } else if (now - cl->last_rx_ms > ing->cfg.idle_timeout_ms) {
             close_client(cl, LC_LOG_INFO, "idle timeout");
         }
@@ -383,6 +471,10 @@ lc_ingest_t *lc_ingest_start(const lc_ingest_config_t *cfg, lc_live_t *live,
             ing->cfg.handshake_timeout_ms = cfg->handshake_timeout_ms;
         if (cfg->idle_timeout_ms > 0)
             ing->cfg.idle_timeout_ms = cfg->idle_timeout_ms;
+        if (cfg->publish_idle_timeout_ms > 0)
+            ing->cfg.publish_idle_timeout_ms = cfg->publish_idle_timeout_ms;
+        if (cfg->max_pending_per_address > 0)
+            ing->cfg.max_pending_per_address = cfg->max_pending_per_address;
     }
     if (lc_fmt(ing->listen, sizeof ing->listen, "%s", ing->cfg.listen) < 0) {
         rc = -EINVAL;

@@ -27,8 +27,9 @@ typedef struct {
     bool init;
     uint32_t last_raw;
     int64_t unwrapped; /* the peer's timeline, unwrapped */
-    int64_t offset;    /* added after large steps back */
+    int64_t offset;    /* added after large steps (a new timeline) */
     int64_t last_dts;
+    int64_t usual_step; /* the last ordinary step (0 < step <= LC_RTMP_TS_REBASE_MS), or 0 */
     bool warned;
 } ts_track_t;
 
@@ -54,12 +55,14 @@ struct lc_rtmp_conn {
     lc_bytes_t out;
     size_t out_sent; /* bytes of `out` already sent */
     uint32_t out_chunk_size;
+    size_t out_max; /* unsent bytes allowed: small until the publish (see the header) */
     uint64_t rx_bytes, acked_at;
     uint32_t ack_window;
     char app[LC_RTMP_APP_MAX + 1];
     uint32_t streams_created;
     uint32_t publish_stream_id;
     bool attached, started, has_published, meta_seen;
+    bool warned_jump; /* a new timeline was logged (once per connection) */
     track_t video, audio;
     AVPacket **held;
     size_t held_count;
@@ -177,6 +180,12 @@ void lc_rtmp_conn_output_sent(lc_rtmp_conn_t *c, size_t n)
     if (c->out_sent >= c->out.len) {
         c->out_sent = 0;
         lc_bytes_reset(&c->out);
+    } else if (c->out_sent >= 4096 && c->out_sent >= c->out.len / 2) {
+        /* A peer that reads steadily but never quite catches up would otherwise grow the buffer
+         * without bound while the unsent part stays under the limit. */
+        memmove(c->out.data, c->out.data + c->out_sent, c->out.len - c->out_sent);
+        c->out.len -= c->out_sent;
+        c->out_sent = 0;
     }
 }
 
@@ -195,6 +204,8 @@ lc_rtmp_conn_t *lc_rtmp_conn_new(const lc_rtmp_sink_t *sink, uint64_t id)
         free(c);
         return NULL;
     }
+    lc_chunk_reader_set_limits(c->rd, LC_RTMP_PREAUTH_MAX_MESSAGE, LC_RTMP_PREAUTH_MAX_BUFFERED);
+    c->out_max = LC_RTMP_PREAUTH_OUTPUT_MAX;
     uint64_t seed = id;
     if (lc_random_bytes(&seed, sizeof seed) < 0)
         seed = id * 0x9E3779B97F4A7C15ull;
@@ -431,6 +442,9 @@ static int cmd_publish(lc_rtmp_conn_t *c, const lc_rtmp_msg_t *msg, const lc_amf
     c->attached = true;
     c->has_published = true;
     c->state = LC_RTMP_PUBLISHING;
+    /* The peer holds a valid stream key: media needs the full limits from now on. */
+    lc_chunk_reader_set_limits(c->rd, LC_CHUNK_MAX_MESSAGE, LC_CHUNK_MAX_BUFFERED);
+    c->out_max = LC_RTMP_OUTPUT_MAX;
     reset_media(c);
     LC_DEBUG(TAG, "conn %" PRIu64 ": publish accepted (app \"%s\")", c->id, c->app);
     rc = send_user_control(c, UC_STREAM_BEGIN, c->publish_stream_id);
@@ -553,7 +567,16 @@ static int on_data(lc_rtmp_conn_t *c, const lc_rtmp_msg_t *msg, lc_why_t *why)
 
 /* ---- media ---------------------------------------------------------------------------------- */
 
-/* 32-bit RTMP time → strictly increasing 64-bit dts for one track. */
+/* 32-bit RTMP time → strictly increasing 64-bit dts for one track.
+ *
+ * Jitter (a step back of up to LC_RTMP_TS_REBASE_MS) is clamped to +1 ms. A larger step back, or
+ * a step forward of more than LC_RTMP_TS_JUMP_MS, is a new timeline (an encoder restarted its
+ * clock, a broken source): the track continues from its last dts plus its usual step, so that the
+ * packet before it does not last minutes downstream (one huge segment) and both tracks, which
+ * jump together, stay in step. The price: a track that really pauses that long while the other
+ * flows would be shifted by its pause. Encoders send both tracks continuously (silence and
+ * repeated frames are still packets), and a publisher that sends nothing at all for that long is
+ * closed by the listener anyway (publish_idle_timeout_ms). */
 static int64_t map_ts(lc_rtmp_conn_t *c, track_t *t, uint32_t raw)
 {
     ts_track_t *s = &t->ts;
@@ -564,21 +587,32 @@ static int64_t map_ts(lc_rtmp_conn_t *c, track_t *t, uint32_t raw)
         s->last_dts = raw;
         return raw;
     }
-    s->unwrapped += (int32_t)(raw - s->last_raw); /* the signed step survives the wrap */
+    int32_t step = (int32_t)(raw - s->last_raw); /* the signed step survives the wrap */
+    s->unwrapped += step;
     s->last_raw = raw;
     int64_t dts = s->unwrapped + s->offset;
-    if (dts > s->last_dts) {
+    int64_t ahead = dts - s->last_dts;
+    if (ahead > 0 && ahead <= LC_RTMP_TS_JUMP_MS) {
+        if (step > 0 && step <= LC_RTMP_TS_REBASE_MS)
+            s->usual_step = step;
         s->last_dts = dts;
         return dts;
     }
-    int64_t back = s->last_dts - dts;
-    if (back > LC_RTMP_TS_REBASE_MS) {
-        s->offset += back + 1;
-        LC_WARN(TAG, "conn %" PRIu64 ": %s timestamps went back %" PRId64 " ms: continuing "
-                "from the last one", c->id, t->name, back);
-    } else if (!s->warned) {
+    if (ahead > LC_RTMP_TS_JUMP_MS || -ahead > LC_RTMP_TS_REBASE_MS) {
+        int64_t next = s->last_dts + (s->usual_step > 0 ? s->usual_step : 1);
+        lc_log(c->warned_jump ? LC_LOG_DEBUG : LC_LOG_WARN, TAG,
+               "conn %" PRIu64 ": %s timestamps jumped %s %" PRId64 " ms: a new timeline, "
+               "continued from the last timestamp%s", c->id, t->name,
+               ahead > 0 ? "forward" : "back", ahead > 0 ? ahead : -ahead,
+               c->warned_jump ? "" : " (further jumps on this connection are not logged)");
+        c->warned_jump = true;
+        s->offset += next - dts;
+        s->last_dts = next;
+        return next;
+    }
+    if (!s->warned) {
         LC_WARN(TAG, "conn %" PRIu64 ": %s timestamps not increasing (%" PRId64 " ms back): "
-                "clamped to +1 ms (logged once)", c->id, t->name, back);
+                "clamped to +1 ms (logged once)", c->id, t->name, -ahead);
         s->warned = true;
     }
     s->last_dts += 1;
@@ -782,6 +816,17 @@ static int on_message(lc_rtmp_conn_t *c, const lc_rtmp_msg_t *msg, lc_why_t *why
     }
 }
 
+/* The output failed to grow, or the peer leaves more than its allowance unread. */
+static int check_output(lc_rtmp_conn_t *c, lc_why_t *why)
+{
+    if (c->out.failed)
+        return fail(c, lc_why(why, -ENOMEM, "output: out of memory"), why);
+    if (c->out.len - c->out_sent > c->out_max)
+        return fail(c, lc_why(why, LC_EPROTO_RTMP, "peer does not read (%zu bytes unsent)",
+                              c->out.len - c->out_sent), why);
+    return 0;
+}
+
 int lc_rtmp_conn_feed(lc_rtmp_conn_t *c, const uint8_t *data, size_t len)
 {
     lc_why_t why = {{0}};
@@ -814,16 +859,13 @@ int lc_rtmp_conn_feed(lc_rtmp_conn_t *c, const uint8_t *data, size_t len)
             break;
         if ((rc = on_message(c, &msg, &why)) < 0)
             return rc;
+        if ((rc = check_output(c, &why)) < 0) /* per message: a read may hold thousands */
+            return rc;
     }
     if (c->rx_bytes - c->acked_at >= c->ack_window) {
         c->acked_at = c->rx_bytes;
         if (send_u32(c, LC_RTMP_MSG_ACK, (uint32_t)c->rx_bytes) < 0)
             return fail(c, lc_why(&why, -ENOMEM, "out of memory"), &why);
     }
-    if (c->out.failed)
-        return fail(c, lc_why(&why, -ENOMEM, "output: out of memory"), &why);
-    if (c->out.len - c->out_sent > LC_RTMP_OUTPUT_MAX)
-        return fail(c, lc_why(&why, LC_EPROTO_RTMP, "peer does not read (%zu bytes unsent)",
-                              c->out.len - c->out_sent), &why);
-    return 0;
+    return check_output(c, &why);
 }

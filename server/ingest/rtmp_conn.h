@@ -13,8 +13,15 @@
  * comes), once media of one kind has run LC_RTMP_START_WAIT_MS without the other kind's header.
  * Packets before the start are held (bounded) and written right after it.
  * Packets: stream_index 0 = video, 1 = audio (fixed, whichever tracks exist); dts/pts in ms from
- * the RTMP timestamps, unwrapped to 64 bits and strictly increasing per track (small regressions
- * clamped, large ones rebased; both logged).
+ * the RTMP timestamps, unwrapped to 64 bits and strictly increasing per track. Small regressions
+ * are clamped (+1 ms, logged once per track); a step back of more than LC_RTMP_TS_REBASE_MS or
+ * forward of more than LC_RTMP_TS_JUMP_MS starts a new timeline that continues from the last
+ * timestamp plus the track's usual step (the first such jump is logged, once per connection).
+ *
+ * Until a publish is accepted the peer has not authenticated, and gets a small budget: messages
+ * of at most LC_RTMP_PREAUTH_MAX_MESSAGE bytes, LC_RTMP_PREAUTH_MAX_BUFFERED bytes of partial
+ * messages, LC_RTMP_PREAUTH_OUTPUT_MAX bytes of unsent output; the LC_CHUNK_MAX_* limits and
+ * LC_RTMP_OUTPUT_MAX apply from the publish on (for the rest of the connection).
  *
  * Threads: a conn is used by one thread at a time; the sink is called on that thread, from inside
  * lc_rtmp_conn_feed, lc_rtmp_conn_end and lc_rtmp_conn_free. */
@@ -37,6 +44,13 @@
 #define LC_RTMP_HOLD_MAX_PACKETS 1024    /* packets held before the start... */
 #define LC_RTMP_HOLD_MAX_BYTES (16u << 20) /* ...and their bytes; beyond either we start anyway */
 #define LC_RTMP_TS_REBASE_MS 1000        /* a larger step back is a new timeline, not jitter */
+#define LC_RTMP_TS_JUMP_MS 10000         /* a larger step forward is a new timeline, not a gap */
+/* Before the publish. The largest command a real publisher sends then is ffmpeg's connect (built
+ * in a 5120-byte packet: tcUrl and app up to 1 KiB each, flashVer, optional swfUrl/pageUrl and
+ * -rtmp_conn extras); OBS builds its connect in 4096 bytes, publish in 1024. */
+#define LC_RTMP_PREAUTH_MAX_MESSAGE 8192u
+#define LC_RTMP_PREAUTH_MAX_BUFFERED (64u << 10)
+#define LC_RTMP_PREAUTH_OUTPUT_MAX (16u << 10) /* all we send before it is under 4 KiB */
 
 enum { LC_RTMP_STREAM_VIDEO = 0, LC_RTMP_STREAM_AUDIO = 1 };
 
@@ -87,7 +101,9 @@ void lc_rtmp_conn_end(lc_rtmp_conn_t *c, bool stopped);
 
 /* Processes bytes received from the peer (any split works). Returns 0 — then check the state:
  * CLOSING means flush the output and close — or a negative code (LC_EPROTO_RTMP, LC_EMEDIA,
- * LC_ELIMIT, -ENOMEM) after which the connection must be closed; the reason was logged once. */
+ * LC_ELIMIT, -ENOMEM) after which the connection must be closed; the reason was logged once.
+ * A peer that exceeds its budget (see above: it depends on whether it has published) or leaves
+ * more output unread fails with LC_EPROTO_RTMP. */
 int lc_rtmp_conn_feed(lc_rtmp_conn_t *c, const uint8_t *data, size_t len);
 
 /* Bytes waiting to be sent (pointer valid until the next call on the conn), and how many of them

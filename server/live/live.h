@@ -49,9 +49,14 @@ typedef struct {
      * *session_id, or a negative code (the publish is then refused). */
     int (*session_begin)(void *opaque, int64_t webinar_id, int64_t started_real_ms,
                          int64_t *session_id);
-    /* The session is over; its recording is final (the replay playlist has EXT-X-ENDLIST). */
+    /* The session is over. `recording_ok`: its recording is final (the replay playlist has
+     * EXT-X-ENDLIST, durable), or recording is off (recordings_dir NULL). False when the session
+     * was to be recorded and its recording is not final: lc_recording_open or
+     * lc_recording_finish failed (logged; disk full, I/O error). What reached the disk is then
+     * left as a crash leaves it, for lc_recording_recover to complete (which answers
+     * LC_ENOTFOUND when nothing did). */
     void (*session_end)(void *opaque, int64_t webinar_id, int64_t session_id,
-                        int64_t ended_real_ms, double duration_s);
+                        int64_t ended_real_ms, double duration_s, bool recording_ok);
     void *opaque;
 } lc_live_hooks_t;
 
@@ -82,11 +87,14 @@ int lc_publisher_start(lc_publisher_t *pub, const AVCodecParameters *video,
 /* Queues one packet for the worker. stream_index 0 = video, 1 = audio (as declared); pts/dts
  * in milliseconds (time base 1/1000), as RTMP carries them; AV_PKT_FLAG_KEY on keyframes; video
  * payload in AVCC (length-prefixed NAL units), audio raw AAC frames. Takes a new reference to
- * the packet's data (the caller keeps its own). Never blocks on the worker: if the worker is
- * more than `LC_LIVE_QUEUE_MAX_BYTES` behind, returns LC_ELIMIT and the caller should drop the
- * connection. Also returns LC_EMEDIA once this run's media could not be packaged (logged; drop
- * the connection: a reconnect starts a new run), LC_ENOTFOUND when the session was ended from
- * elsewhere (lc_live_free), -EINVAL for a packet that breaks the rules above. */
+ * the packet's data (the caller keeps its own). Never blocks on the worker: if the packets queued
+ * for it would keep more than `LC_LIVE_QUEUE_MAX_BYTES` of memory alive (their data buffers and
+ * the per-packet structures, a few hundred bytes each), returns LC_ELIMIT and the caller should
+ * drop the connection. Also returns LC_EMEDIA once this publisher's media could not be packaged
+ * (logged; for instance no video keyframe for LC_LIVE_MAX_SEGMENT_S, see live/packager.h; drop
+ * the connection: a reconnect starts a new run, which is not refused for this one's failure),
+ * LC_ENOTFOUND when the session was ended from elsewhere (lc_live_free), -EINVAL for a packet
+ * that breaks the rules above. */
 #define LC_LIVE_QUEUE_MAX_BYTES (64 * 1024 * 1024)
 int lc_publisher_write(lc_publisher_t *pub, const AVPacket *pkt);
 

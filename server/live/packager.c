@@ -54,6 +54,7 @@ typedef struct {
     int64_t last_dts;  /* of the last packet accepted, tb; AV_NOPTS_VALUE before */
     int64_t last_dur;  /* of the last sample written, tb; 0 before */
     bool seen_key;     /* video: a keyframe came (packets before it are dropped) */
+    int64_t waiting_ms; /* video: ms timestamp of its first packet (waiting for a keyframe) */
     int64_t frame_ticks; /* audio: samples per frame, in tb */
     int64_t next_dts;    /* audio: decode time the next frame gets by sample count */
     bool warned_order;
@@ -94,6 +95,8 @@ struct lc_packager {
     int64_t part_start;
     int64_t prim_end;   /* end (dts + duration) of the last primary sample written */
     int part_samples;   /* primary samples in the part being built */
+    int64_t last_key;   /* video: dts of the last keyframe written */
+    int64_t max_key_gap; /* video: LC_LIVE_MAX_SEGMENT_S in its tb */
 };
 
 /* ---- parameters and codecs strings --------------------------------------------------------- */
@@ -211,6 +214,16 @@ static int fail(lc_packager_t *p, int averror, const char *what)
     return lc_error_from_av(averror);
 }
 
+/* The run's video stopped having keyframes (see packager.h): the one line that says so, and how
+ * to fix it, since the presenter's reconnects will fail the same way until the encoder changes. */
+static int fail_no_keyframe(lc_packager_t *p)
+{
+    p->failed = true;
+    LC_ERROR(TAG, "init %d: no keyframe for %d s: set the encoder's keyframe interval to 1–2 s",
+             p->cfg.init_id, LC_LIVE_MAX_SEGMENT_S);
+    return LC_ELIMIT;
+}
+
 /* ---- construction -------------------------------------------------------------------------- */
 
 static int add_stream(lc_packager_t *p, int which, const AVCodecParameters *par)
@@ -230,6 +243,7 @@ static int add_stream(lc_packager_t *p, int which, const AVCodecParameters *par)
     t->mux_index = st->index;
     t->last_dts = AV_NOPTS_VALUE;
     t->next_dts = AV_NOPTS_VALUE;
+    t->waiting_ms = AV_NOPTS_VALUE;
     if (par->bit_rate > 0)
         p->declared_bps += par->bit_rate;
     return 0;
@@ -325,6 +339,7 @@ int lc_packager_new(const lc_packager_config_t *cfg, const AVCodecParameters *vi
     AVRational ptb = p->tracks[p->primary].tb;
     p->part_target = llrint(cfg->part_target_s / av_q2d(ptb));
     p->seg_target = llrint(cfg->segment_target_s / av_q2d(ptb));
+    p->max_key_gap = llrint(LC_LIVE_MAX_SEGMENT_S / av_q2d(ptb));
 
     if (!(p->init = take_output(p))) {
         rc = LC_EMEDIA;
@@ -480,6 +495,12 @@ static int write_primary(lc_packager_t *p, AVPacket *pkt)
     bool video = p->primary == 0;
     bool key = !video || (pkt->flags & AV_PKT_FLAG_KEY);
     int rc;
+    /* Without keyframes the segment could only grow (every part of it held in memory). The
+     * run's first primary sample is a keyframe, so last_key is set before it is read. */
+    if (video && key)
+        p->last_key = pkt->dts;
+    else if (video && pkt->dts + pkt->duration - p->last_key > p->max_key_gap)
+        return fail_no_keyframe(p);
     if (p->part_open) {
         int64_t part_len = pkt->dts - p->part_start;
         bool end_seg = video && key && 2 * (pkt->dts - p->seg_start) + pkt->duration >= 2 * p->seg_target;
@@ -490,7 +511,9 @@ static int write_primary(lc_packager_t *p, AVPacket *pkt)
         if (end_seg || too_long || at_key) {
             if ((rc = cut_part(p)) < 0)
                 return rc;
-            if (end_seg || (!video && p->seg_ticks >= p->seg_target)) {
+            /* Audio-only: end at the part boundary nearest the target (the next part is about
+             * as long as this one), so 0.49 s parts make 1.96 s segments, not 2.45 s ones. */
+            if (end_seg || (!video && 2 * p->seg_ticks + part_len >= 2 * p->seg_target)) {
                 if ((rc = end_segment(p)) < 0)
                     return rc;
             }
@@ -531,9 +554,16 @@ static int write_head(lc_packager_t *p, int which)
     if (which == p->primary) {
         rc = write_primary(p, pkt);
     } else if (p->seg_open) {
-        int ret = av_write_frame(p->fmt, pkt);
-        if (ret < 0)
-            rc = fail(p, ret, "write frame");
+        /* Only primary samples cut parts: audio goes on piling up in the muxer while the video
+         * stalls, so a video stall counts as keyframes not coming. */
+        AVRational ptb = p->tracks[p->primary].tb;
+        if (av_rescale_q(pkt->dts + pkt->duration, t->tb, ptb) - p->last_key > p->max_key_gap) {
+            rc = fail_no_keyframe(p);
+        } else {
+            int ret = av_write_frame(p->fmt, pkt);
+            if (ret < 0)
+                rc = fail(p, ret, "write frame");
+        }
     }
     /* else: a secondary sample before the run's first primary one; the segment cannot start
      * before its keyframe, so it is dropped. */
@@ -633,8 +663,14 @@ int lc_packager_write(lc_packager_t *p, const AVPacket *in)
     if (p->first_ms == AV_NOPTS_VALUE)
         p->first_ms = in_dts;
     if (which == 0 && !t->seen_key) {
-        if (!(in->flags & AV_PKT_FLAG_KEY))
-            return 0; /* undecodable before the first keyframe */
+        if (t->waiting_ms == AV_NOPTS_VALUE)
+            t->waiting_ms = in_dts;
+        if (!(in->flags & AV_PKT_FLAG_KEY)) {
+            /* Undecodable before the first keyframe: dropped, but not for ever. */
+            if (in_dts - t->waiting_ms >= LC_LIVE_MAX_SEGMENT_S * 1000LL)
+                return fail_no_keyframe(p);
+            return 0;
+        }
         t->seen_key = true;
     }
     AVPacket *pkt = av_packet_clone(in);

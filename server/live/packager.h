@@ -12,6 +12,12 @@
  *   - A segment ends before the first video keyframe whose middle lies at or after the segment
  *     target (so a keyframe every 2.000 s or 2.002 s makes 2 s segments); audio-only, at the first
  *     part boundary at or after the target.
+ *   - Video whose keyframes stop (an encoder with an infinite GOP, or intra refresh) cannot be
+ *     cut into segments: once a sample (of either track: audio piles up while video stalls) would
+ *     end LC_LIVE_MAX_SEGMENT_S of media after the last keyframe, or video has come that long
+ *     without any keyframe yet, the run fails (LC_ELIMIT, one ERROR line saying how to configure
+ *     the encoder) instead of growing one segment without bound. So no segment lasts longer than
+ *     that.
  * Timestamps: video keeps the publisher's (ms, on a 90 kHz track clock); audio is re-timed by
  * sample count (1024 per AAC frame) from its first packet, and re-anchored to the publisher's
  * clock when the two drift apart by more than half a frame (a gap), so that sample durations are
@@ -29,6 +35,9 @@
 #include "core/media.h"
 
 typedef struct lc_packager lc_packager_t;
+
+/* Seconds of video without a keyframe after which a run fails (see the cutting rules above). */
+#define LC_LIVE_MAX_SEGMENT_S 30
 
 typedef struct {
     double part_target_s;    /* > 0 */
@@ -77,7 +86,8 @@ int lc_packager_new(const lc_packager_config_t *cfg, const AVCodecParameters *vi
  * must come in decode order; the two tracks may be interleaved loosely (the packager holds a few
  * packets back to order them and to learn each sample's duration). Video before the first
  * keyframe is dropped. Returns 0 or a negative code; an error from the muxer (LC_EMEDIA, logged)
- * leaves the packager unusable. */
+ * or LC_ELIMIT (no keyframe for LC_LIVE_MAX_SEGMENT_S, logged) leaves the packager unusable:
+ * later calls return LC_EMEDIA. */
 int lc_packager_write(lc_packager_t *p, const AVPacket *pkt);
 
 /* Ends the run: writes every held packet, emits the last part and segment_end. Later writes are

@@ -1,14 +1,18 @@
 /* A live stream's worker and its publishers (see stream.h and live.h).
  *
  * The ingest thread never waits for the worker: lc_publisher_* take the stream's mutex only to
- * append to the queue (allocation happens before), and refuse with LC_ELIMIT when the queue holds
- * more than LC_LIVE_QUEUE_MAX_BYTES of packet data. The worker takes the mutex only to pop an item
- * or change state; packaging, the window, the recorder and the hooks run outside it.
+ * append to the queue (allocation happens before), and refuse with LC_ELIMIT when the queue would
+ * hold more than LC_LIVE_QUEUE_MAX_BYTES. What counts is the memory the queue keeps alive, not
+ * just the payload: a stream of tiny frames costs far more in items and packets than in bytes.
+ * The worker takes the mutex only to pop an item or change state; packaging, the window, the
+ * recorder and the hooks run outside it.
  *
  * Runs: every publisher (the first and each reconnect within the grace) is one run with its own
  * packager and init segment; media sequence numbers continue across runs, the run's first segment
  * carries a discontinuity, and its media time is anchored to the wall clock at its first packet
- * (EXT-X-PROGRAM-DATE-TIME). The recording is one per session, across runs.
+ * (EXT-X-PROGRAM-DATE-TIME). The recording is one per session, across runs. Publishers are
+ * numbered (`run`), so that when the worker finds, late, that a run's media cannot be packaged,
+ * it refuses that run's publisher only, never a reconnect that attached meanwhile.
  */
 #include "live/stream.h"
 
@@ -27,6 +31,10 @@
 
 #define TAG "live"
 #define KEEP_EXTRA_SEGMENTS 4
+/* What a queued packet costs beyond its item, packet and data buffer structs: the AVBuffer behind
+ * the reference (private to libavutil, about 40 bytes) and the allocator's header of each of the
+ * four allocations (16 bytes each on glibc). An estimate erring high. */
+#define QUEUE_PACKET_EXTRA_BYTES 128
 
 typedef enum { ST_STARTING, ST_RUNNING, ST_GRACE, ST_ENDING, ST_ENDED } state_t;
 
@@ -35,14 +43,17 @@ typedef enum { ITEM_START, ITEM_PACKET, ITEM_FINISH } item_kind_t;
 typedef struct item {
     struct item *next;
     item_kind_t kind;
+    size_t cost;                /* bytes counted in queued_bytes while queued */
     AVPacket *pkt;              /* PACKET */
     int64_t arrival_ms;         /* PACKET: wall clock when the ingest handed it over */
     AVCodecParameters *par[2];  /* START: video, audio (either NULL) */
+    unsigned run;               /* START: the publisher's run */
     bool stopped;               /* FINISH */
 } item_t;
 
 struct lc_publisher {
     lc_stream_t *s;
+    unsigned run; /* numbered from 1 in the order publishers attach */
     bool started;
     bool has[2];
     item_t *finish; /* allocated up front: detaching cannot fail */
@@ -61,8 +72,10 @@ struct lc_stream {
     pthread_cond_t begun; /* lc_stream_start waits on it for the session_begin answer */
     /* Guarded by mu. */
     state_t state;
-    bool attached;   /* a publisher holds the stream */
-    bool refuse_run; /* the run's packaging failed: its publisher's writes are refused */
+    bool attached;        /* a publisher holds the stream */
+    unsigned runs;        /* publishers attached so far (the last one's run number) */
+    unsigned refused_run; /* a run whose packaging failed: its publisher's writes are refused;
+                             0 = none */
     bool stop;
     bool exited;
     bool begin_done;
@@ -76,8 +89,10 @@ struct lc_stream {
     /* The worker's own. */
     lc_window_t *w;           /* the worker's reference to the window */
     lc_recording_t *rec;
+    bool rec_failed;          /* the recording could not be opened (recording was on) */
     lc_packager_t *pk;        /* of the run in progress, created at its first packet */
     AVCodecParameters *par[2];/* of the run in progress */
+    unsigned run;             /* the publisher's run whose items are being handled */
     bool run_failed;          /* the run's packager failed: its packets are dropped */
     int init_id;              /* of the last run that got a packager */
     int64_t next_msn;
@@ -102,6 +117,22 @@ static void free_item(item_t *it)
     free(it);
 }
 
+/* The memory a queued item keeps alive: the item, and for a packet its AVPacket, the reference
+ * to its data and the whole buffer that reference holds (a payload of 1 byte still pins its
+ * padding, and a few hundred bytes of structures). */
+static size_t item_cost(const item_t *it)
+{
+    size_t cost = sizeof *it;
+    if (it->pkt) {
+        cost += sizeof *it->pkt + QUEUE_PACKET_EXTRA_BYTES;
+        if (it->pkt->buf)
+            cost += sizeof *it->pkt->buf + it->pkt->buf->size;
+        else
+            cost += (size_t)it->pkt->size + AV_INPUT_BUFFER_PADDING_SIZE;
+    }
+    return cost;
+}
+
 /* Appends under mu and wakes the worker. */
 static void push_locked(lc_stream_t *s, item_t *it)
 {
@@ -111,8 +142,7 @@ static void push_locked(lc_stream_t *s, item_t *it)
     else
         s->head = it;
     s->tail = it;
-    if (it->pkt)
-        s->queued_bytes += (size_t)it->pkt->size;
+    s->queued_bytes += it->cost;
     pthread_cond_signal(&s->wake);
 }
 
@@ -124,8 +154,7 @@ static item_t *pop_locked(lc_stream_t *s)
     s->head = it->next;
     if (!s->head)
         s->tail = NULL;
-    if (it->pkt)
-        s->queued_bytes -= (size_t)it->pkt->size;
+    s->queued_bytes -= it->cost;
     return it;
 }
 
@@ -278,19 +307,22 @@ static void end_run(lc_stream_t *s)
     s->run_failed = false;
 }
 
-/* The run's media cannot be packaged (the packager logged why): its remaining packets are
- * dropped, and the publisher is refused from now on so that the ingest drops the connection; a
- * reconnect within the grace starts a fresh run. */
+/* The run's media cannot be packaged (the packager logged why, as an ERROR: this line is the
+ * consequence, so a WARN): its remaining packets are dropped, and its publisher is refused from
+ * now on so that the ingest drops the connection. Only that publisher: the presenter may have
+ * reconnected while the worker was still catching up with the run, and the reconnect is a fresh
+ * run. */
 static void fail_run(lc_stream_t *s, int rc)
 {
-    LC_ERROR(TAG, "webinar %" PRId64 ": run %d: packaging stopped: %s", s->webinar_id,
-             s->init_id, lc_strerror(rc));
+    LC_WARN(TAG, "webinar %" PRId64 ": run %d: packaging stopped (%s); its connection is "
+                 "refused, a reconnect starts a new run", s->webinar_id, s->init_id,
+            lc_strerror(rc));
     s->run_failed = true;
+    pthread_mutex_lock(&s->mu);
+    s->refused_run = s->run;
+    pthread_mutex_unlock(&s->mu);
     lc_packager_free(&s->pk);
     close_open_segment(s);
-    pthread_mutex_lock(&s->mu);
-    s->refuse_run = true;
-    pthread_mutex_unlock(&s->mu);
 }
 
 static void handle_packet(lc_stream_t *s, item_t *it)
@@ -324,6 +356,7 @@ static void handle(lc_stream_t *s, item_t *it)
     switch (it->kind) {
     case ITEM_START:
         end_run(s); /* a run that never finished (cannot happen with one publisher at a time) */
+        s->run = it->run;
         s->par[0] = it->par[0];
         s->par[1] = it->par[1];
         it->par[0] = it->par[1] = NULL;
@@ -377,13 +410,15 @@ static void run_session(lc_stream_t *s)
     }
 }
 
-/* Flush, end the window, finalize the recording, then tell the application. */
+/* Flush, end the window, finalize the recording, then tell the application (and whether the
+ * recording is final: if not, what reached the disk is left for lc_recording_recover). */
 static void end_session(lc_stream_t *s, int64_t session_id)
 {
     end_run(s);
     lc_window_end(s->w);
-    if (s->rec)
-        lc_recording_finish(&s->rec);
+    bool recording_ok = !s->rec_failed;
+    if (s->rec && lc_recording_finish(&s->rec) < 0) /* logged by the recorder */
+        recording_ok = false;
     /* The session ended with its media (a grace that expired began at the drop), never later
      * than now (a publisher may send faster than real time). */
     int64_t now = lc_now_real_ms();
@@ -391,7 +426,8 @@ static void end_session(lc_stream_t *s, int64_t session_id)
     LC_INFO(TAG, "webinar %" PRId64 ": session %" PRId64 " ended, %.3f s", s->webinar_id,
             session_id, s->total_s);
     if (s->hooks->session_end)
-        s->hooks->session_end(s->hooks->opaque, s->webinar_id, session_id, ended, s->total_s);
+        s->hooks->session_end(s->hooks->opaque, s->webinar_id, session_id, ended, s->total_s,
+                              recording_ok);
 }
 
 /* The session's window: media URLs carry the session id, so it is made once the id is known. */
@@ -418,9 +454,10 @@ static void *worker_main(void *arg)
     if (rc >= 0 && !(window = new_window(s, session_id))) {
         LC_ERROR(TAG, "webinar %" PRId64 ": session %" PRId64 ": out of memory", s->webinar_id,
                  session_id);
+        /* Nothing was recorded: not final when recording is on (recovery finds nothing). */
         if (s->hooks->session_end)
             s->hooks->session_end(s->hooks->opaque, s->webinar_id, session_id, lc_now_real_ms(),
-                                  0);
+                                  0, s->cfg->recordings_dir == NULL);
         rc = -ENOMEM;
     }
     pthread_mutex_lock(&s->mu);
@@ -443,9 +480,11 @@ static void *worker_main(void *arg)
     }
     LC_INFO(TAG, "webinar %" PRId64 ": session %" PRId64 " live", s->webinar_id, session_id);
     if (s->cfg->recordings_dir &&
-        lc_recording_open(s->cfg->recordings_dir, session_id, &s->rec) < 0)
+        lc_recording_open(s->cfg->recordings_dir, session_id, &s->rec) < 0) {
         LC_ERROR(TAG, "webinar %" PRId64 ": session %" PRId64 " goes on without a recording",
                  s->webinar_id, session_id);
+        s->rec_failed = true;
+    }
 
     run_session(s);
     end_session(s, session_id);
@@ -480,6 +519,9 @@ int lc_stream_start(lc_stream_t *s, lc_publisher_t **out)
     lc_publisher_t *pub = new_publisher(s);
     if (!pub)
         return -ENOMEM;
+    pthread_mutex_lock(&s->mu);
+    pub->run = s->runs = 1;
+    pthread_mutex_unlock(&s->mu);
     int err = pthread_create(&s->thread, NULL, worker_main, s);
     if (err != 0) {
         free_publisher(pub);
@@ -515,7 +557,7 @@ int lc_stream_attach(lc_stream_t *s, lc_publisher_t **out)
     if (s->state == ST_GRACE && !s->stop) {
         s->state = ST_RUNNING;
         s->attached = true;
-        s->refuse_run = false;
+        pub->run = ++s->runs;
         pthread_cond_signal(&s->wake);
     } else if (s->state == ST_STARTING || s->state == ST_RUNNING) {
         rc = LC_ECONFLICT;
@@ -605,6 +647,7 @@ int lc_publisher_start(lc_publisher_t *pub, const AVCodecParameters *video,
     if (!it)
         return -ENOMEM;
     it->kind = ITEM_START;
+    it->run = pub->run;
     const AVCodecParameters *in[2] = {video, audio};
     for (int i = 0; i < 2; i++) {
         if (!in[i])
@@ -648,14 +691,15 @@ int lc_publisher_write(lc_publisher_t *pub, const AVPacket *pkt)
         free_item(it);
         return -ENOMEM;
     }
+    it->cost = item_cost(it);
     lc_stream_t *s = pub->s;
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     if (s->state != ST_RUNNING)
         rc = LC_ENOTFOUND;
-    else if (s->refuse_run)
+    else if (s->refused_run == pub->run)
         rc = LC_EMEDIA;
-    else if (s->queued_bytes + (size_t)pkt->size > LC_LIVE_QUEUE_MAX_BYTES)
+    else if (s->queued_bytes + it->cost > LC_LIVE_QUEUE_MAX_BYTES)
         rc = LC_ELIMIT;
     else
         push_locked(s, it);

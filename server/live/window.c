@@ -5,9 +5,19 @@
  * copy out a reference. Playlists are rendered by the writer after each change, outside the lock,
  * and swapped in under it: a reader's critical section is a lookup and a reference count.
  *
- * Memory: at most window_segments + keep_extra_segments finished segments are kept, each twice
- * (its parts, and their concatenation built once when it ends), plus the segment in progress and
- * the init segments they use.
+ * The media playlist follows RFC 8216 6.2.1 and 6.2.2: segments leave it from the front only and
+ * are never listed again, so EXT-X-MEDIA-SEQUENCE and EXT-X-DISCONTINUITY-SEQUENCE never go back.
+ * The oldest listed segment leaves when more than window_segments are listed and the others still
+ * last at least three target durations: after a long segment the playlist keeps its older
+ * segments longer. EXT-X-TARGETDURATION starts at the configured target and only grows, to cover
+ * a segment longer than it (the presenter's keyframe interval is longer than the target; logged
+ * once per session). Nothing is published before there is something to play.
+ *
+ * Memory: the listed segments (window_segments, or more while they last under three target
+ * durations), keep_extra_segments more, each twice (its parts, and their concatenation built once
+ * when it ends), plus the segment in progress and the init segments they use. A segment lasts at
+ * most about LC_LIVE_MAX_SEGMENT_S (server/live/packager.h): the packager fails a run that goes
+ * longer without a keyframe.
  */
 #include "live/window.h"
 
@@ -22,17 +32,22 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "live/playlist.h"
+#include "hls/playlist.h"
 
 #define TAG "window"
 
-typedef struct {
-    lc_segment_meta_t meta;
+/* RFC 8216 6.2.2: a segment may leave the playlist only while what stays lasts this many target
+ * durations. */
+#define MIN_PLAYLIST_TDS 3
+
+typedef struct wseg {
+    lc_segment_meta_t meta; /* discontinuity as lc_hls_discontinuity decided at its beginning */
     lc_part_meta_t *part_meta; /* contiguous, as the playlist renderer takes them */
     lc_buf_t **part_buf;
     int part_count, part_cap;
     lc_buf_t *bytes; /* once finished: the concatenation of the parts */
     bool finished;
+    struct wseg *gone_next; /* on the list of segments to free once out of the lock */
 } wseg_t;
 
 typedef struct {
@@ -47,18 +62,23 @@ struct lc_window {
     pthread_mutex_t mu;
 
     /* Guarded by mu (changed by the writer only). */
-    wseg_t **segs; /* oldest first; only the last may be in progress */
+    wseg_t **segs; /* oldest first: `hidden` finished segments that left the playlist (kept for
+                      download), the listed ones, and last the one in progress if any */
     int nsegs, segcap;
     winit_t *inits;
     int ninits, initcap;
     lc_buf_t *media_pl, *delta_pl, *master_pl;
     bool ended;
 
-    /* The writer's own. */
-    int latest_init; /* id of the last init added */
-    int64_t disc_evicted; /* discontinuities among the segments no longer kept */
-    double longest_s;     /* longest segment seen (target duration never decreases) */
-    lc_playlist_segment_t *snap;
+    /* The writer's own (`hidden` changes together with segs, under mu). */
+    int latest_init;        /* id of the last init added */
+    int hidden;             /* segs[0, hidden) are no longer listed */
+    int64_t disc_seq;       /* EXT-X-DISCONTINUITY-SEQUENCE: discontinuities that left it */
+    int target;             /* EXT-X-TARGETDURATION, never decreasing */
+    bool warned_target;     /* the one warning per session about it growing */
+    bool have_prev;
+    lc_segment_meta_t prev; /* the segment begun last, as given */
+    lc_hls_segment_t *snap;
     int snapcap;
     lc_bytes_t render;
 };
@@ -77,6 +97,9 @@ lc_window_t *lc_window_new(const lc_window_config_t *cfg)
     }
     atomic_init(&w->refs, 1);
     w->cfg = *cfg;
+    /* The configured target rounded up: 2 s segments give 2, never 1. */
+    double configured = ceil(cfg->segment_target_s - 1e-9);
+    w->target = configured < 1 ? 1 : configured > 3600 ? 3600 : (int)configured;
     lc_bytes_init(&w->render);
     return w;
 }
@@ -91,6 +114,15 @@ static void free_seg(wseg_t *s)
     free(s->part_buf);
     lc_buf_unref(s->bytes);
     free(s);
+}
+
+static void free_gone(wseg_t *list)
+{
+    while (list) {
+        wseg_t *next = list->gone_next;
+        free_seg(list);
+        list = next;
+    }
 }
 
 lc_window_t *lc_window_ref(lc_window_t *w)
@@ -161,82 +193,19 @@ static double parts_duration(const wseg_t *s)
     return d;
 }
 
-static lc_buf_t *render_media(lc_window_t *w, const lc_playlist_media_t *pl, bool delta)
+static lc_buf_t *render_media(lc_window_t *w, const lc_hls_media_t *pl, bool delta, int *rc)
 {
     lc_bytes_reset(&w->render);
-    if (lc_playlist_render_media(pl, delta, &w->render) < 0)
+    if ((*rc = lc_hls_render_media(pl, delta, &w->render)) < 0)
         return NULL;
-    return lc_bytes_to_buf(&w->render);
+    lc_buf_t *b = lc_bytes_to_buf(&w->render);
+    if (!b)
+        *rc = -ENOMEM;
+    return b;
 }
 
-/* Renders the media playlist (and its delta form) from the current state and swaps them in. */
-static int publish_media(lc_window_t *w)
+static void swap_media(lc_window_t *w, lc_buf_t *media, lc_buf_t *delta)
 {
-    wseg_t *cur = current(w);
-    int finished = w->nsegs - (cur ? 1 : 0);
-    if (finished == 0 && !cur) {
-        /* Nothing to list (never begun, or the only segment was dropped without parts). */
-        pthread_mutex_lock(&w->mu);
-        lc_buf_t *old_media = w->media_pl, *old_delta = w->delta_pl;
-        w->media_pl = w->delta_pl = NULL;
-        pthread_mutex_unlock(&w->mu);
-        lc_buf_unref(old_media);
-        lc_buf_unref(old_delta);
-        return 0;
-    }
-    if (w->snapcap < finished) {
-        lc_playlist_segment_t *snap = realloc(w->snap, (size_t)finished * sizeof *snap);
-        if (!snap) {
-            LC_ERROR(TAG, "session %" PRId64 ": playlist not updated: out of memory",
-                     w->cfg.session_id);
-            return -ENOMEM;
-        }
-        w->snap = snap;
-        w->snapcap = finished;
-    }
-    double longest = w->longest_s;
-    if (cur && parts_duration(cur) > longest)
-        longest = parts_duration(cur);
-    int td = lc_playlist_target_duration(longest, w->cfg.segment_target_s);
-
-    /* The last window_segments finished segments, and older kept ones while the playlist would
-     * otherwise be shorter than 3 target durations (RFC 8216bis 6.2.2). */
-    int listed = 0;
-    double listed_s = cur ? parts_duration(cur) : 0;
-    while (listed < finished && (listed < w->cfg.window_segments || listed_s < 3.0 * td)) {
-        listed_s += w->segs[finished - 1 - listed]->meta.duration;
-        listed++;
-    }
-    int first = finished - listed;
-    int64_t disc = w->disc_evicted;
-    for (int i = 0; i < first; i++)
-        disc += w->segs[i]->meta.discontinuity;
-    for (int i = 0; i < listed; i++) {
-        const wseg_t *s = w->segs[first + i];
-        w->snap[i] = (lc_playlist_segment_t){s->meta, s->part_meta, s->part_count};
-    }
-    lc_playlist_segment_t partial = {0};
-    if (cur)
-        partial = (lc_playlist_segment_t){cur->meta, cur->part_meta, cur->part_count};
-    lc_playlist_media_t pl = {
-        .segments = w->snap,
-        .segment_count = listed,
-        .partial = cur ? &partial : NULL,
-        .discontinuity_sequence = disc,
-        .target_duration = td,
-        .part_target_s = w->cfg.part_target_s,
-        .low_latency = w->cfg.low_latency,
-        .ended = w->ended,
-    };
-    lc_buf_t *media = render_media(w, &pl, false);
-    lc_buf_t *delta = w->cfg.low_latency && media ? render_media(w, &pl, true) : lc_buf_ref(media);
-    if (!media || !delta) {
-        LC_ERROR(TAG, "session %" PRId64 ": playlist not updated: out of memory",
-                 w->cfg.session_id);
-        lc_buf_unref(media);
-        lc_buf_unref(delta);
-        return -ENOMEM;
-    }
     pthread_mutex_lock(&w->mu);
     lc_buf_t *old_media = w->media_pl, *old_delta = w->delta_pl;
     w->media_pl = media;
@@ -244,6 +213,61 @@ static int publish_media(lc_window_t *w)
     pthread_mutex_unlock(&w->mu);
     lc_buf_unref(old_media);
     lc_buf_unref(old_delta);
+}
+
+/* Renders the media playlist (and its delta form) from the current state and swaps them in; no
+ * playlist at all while there is nothing to play (hls.js would report LEVEL_EMPTY_ERROR): before
+ * the first segment has ended, or with low latency before its first part. */
+static int publish_media(lc_window_t *w)
+{
+    wseg_t *cur = current(w);
+    int finished = w->nsegs - (cur ? 1 : 0);
+    int listed = finished - w->hidden;
+    const wseg_t *partial = w->cfg.low_latency ? cur : NULL;
+    if (listed == 0 && !(partial && partial->part_count > 0)) {
+        swap_media(w, NULL, NULL);
+        return 0;
+    }
+    if (w->snapcap < listed) {
+        lc_hls_segment_t *snap = realloc(w->snap, (size_t)listed * sizeof *snap);
+        if (!snap) {
+            LC_ERROR(TAG, "session %" PRId64 ": playlist not updated: out of memory",
+                     w->cfg.session_id);
+            return -ENOMEM;
+        }
+        w->snap = snap;
+        w->snapcap = listed;
+    }
+    for (int i = 0; i < listed; i++) {
+        const wseg_t *s = w->segs[w->hidden + i];
+        w->snap[i] = (lc_hls_segment_t){s->meta, s->part_meta, s->part_count};
+    }
+    lc_hls_segment_t in_progress = {0};
+    if (partial)
+        in_progress = (lc_hls_segment_t){partial->meta, partial->part_meta, partial->part_count};
+    lc_hls_media_t pl = {
+        .type = LC_HLS_LIVE,
+        .segments = w->snap,
+        .segment_count = listed,
+        .partial = partial ? &in_progress : NULL,
+        .discontinuity_sequence = w->disc_seq,
+        .target_duration = w->target,
+        .part_target_s = w->cfg.part_target_s,
+        .low_latency = w->cfg.low_latency,
+        .ended = w->ended,
+    };
+    int rc = 0;
+    lc_buf_t *media = render_media(w, &pl, false, &rc);
+    lc_buf_t *delta = w->cfg.low_latency && media ? render_media(w, &pl, true, &rc)
+                                                  : lc_buf_ref(media);
+    if (!media || !delta) {
+        LC_ERROR(TAG, "session %" PRId64 ": playlist not updated: %s", w->cfg.session_id,
+                 lc_strerror(rc));
+        lc_buf_unref(media);
+        lc_buf_unref(delta);
+        return rc < 0 ? rc : -ENOMEM;
+    }
+    swap_media(w, media, delta);
     return 0;
 }
 
@@ -253,7 +277,7 @@ static int publish_master(lc_window_t *w, const lc_media_info_t *info)
     if (w->cfg.session_id != 0)
         snprintf(uri, sizeof uri, "%" PRId64 "/index.m3u8", w->cfg.session_id);
     lc_bytes_reset(&w->render);
-    int rc = lc_playlist_render_master(info, uri, &w->render);
+    int rc = lc_hls_render_multivariant(info, uri, &w->render);
     lc_buf_t *master = rc == 0 ? lc_bytes_to_buf(&w->render) : NULL;
     if (!master) {
         LC_ERROR(TAG, "session %" PRId64 ": multivariant playlist not updated: %s",
@@ -266,6 +290,30 @@ static int publish_master(lc_window_t *w, const lc_media_info_t *info)
     pthread_mutex_unlock(&w->mu);
     lc_buf_unref(old);
     return 0;
+}
+
+/* EXT-X-TARGETDURATION grows to cover a segment of `duration` (never comes back down within the
+ * session: RFC 8216 6.2.1 does not let it change, and players size their buffers by it). A
+ * segment longer than the target means the presenter's keyframes come less often than that. */
+static void cover_duration(lc_window_t *w, const lc_segment_meta_t *seg, double duration)
+{
+    int needed = lc_hls_target_duration(duration, 0);
+    if (needed <= w->target)
+        return;
+    if (!w->warned_target) {
+        w->warned_target = true;
+        LC_WARN(TAG, "session %" PRId64 ": segment %" PRId64 " lasts %.3f s, longer than the "
+                     "%.3f s segment target: EXT-X-TARGETDURATION grows from %d to %d s for the "
+                     "rest of the session, and players keep a longer delay; set the encoder's "
+                     "keyframe interval to 1–2 s",
+                w->cfg.session_id, seg->msn, duration, w->cfg.segment_target_s, w->target,
+                needed);
+    } else {
+        LC_INFO(TAG, "session %" PRId64 ": segment %" PRId64 " lasts %.3f s: "
+                     "EXT-X-TARGETDURATION grows from %d to %d s",
+                w->cfg.session_id, seg->msn, duration, w->target, needed);
+    }
+    w->target = needed;
 }
 
 /* ---- writer -------------------------------------------------------------------------------- */
@@ -305,6 +353,7 @@ int lc_window_begin_segment(lc_window_t *w, const lc_segment_meta_t *seg)
     if (!s)
         return -ENOMEM;
     s->meta = *seg;
+    s->meta.discontinuity = lc_hls_discontinuity(w->have_prev ? &w->prev : NULL, seg);
     s->meta.duration = 0;
     s->meta.part_count = 0;
     pthread_mutex_lock(&w->mu);
@@ -321,7 +370,11 @@ int lc_window_begin_segment(lc_window_t *w, const lc_segment_meta_t *seg)
     }
     w->segs[w->nsegs++] = s;
     pthread_mutex_unlock(&w->mu);
-    publish_media(w);
+    w->prev = *seg;
+    w->have_prev = true;
+    /* Without low latency the playlist shows finished segments only: nothing changed for it. */
+    if (w->cfg.low_latency)
+        publish_media(w);
     return 0;
 }
 
@@ -352,9 +405,12 @@ int lc_window_add_part(lc_window_t *w, const lc_part_meta_t *part, lc_buf_t *byt
     s->part_buf[s->part_count] = lc_buf_ref(bytes);
     s->part_count++;
     pthread_mutex_unlock(&w->mu);
-    /* Without low latency the playlist shows finished segments only: nothing to render. */
-    if (w->cfg.low_latency)
+    /* Without low latency the playlist shows finished segments only: nothing to render. With it,
+     * the segment in progress is listed, so the target covers it already. */
+    if (w->cfg.low_latency) {
+        cover_duration(w, &s->meta, parts_duration(s));
         publish_media(w);
+    }
     return 0;
 }
 
@@ -375,20 +431,40 @@ static lc_buf_t *concat_parts(const wseg_t *s)
     return b;
 }
 
-/* Finishes the segment in progress (the writer built `bytes` from its parts) and drops the
- * oldest segment if it falls out of the kept range (one finish adds one finished segment, so at
- * most one goes). Called with mu held; the dropped segment is returned to be freed outside it. */
+/* Finishes the segment in progress (the writer built `bytes` from its parts and made the target
+ * cover it), slides the playlist (see the top of this file) and drops the segments that fall out
+ * of the kept range. Called with mu held; returns the dropped segments (linked by gone_next) to be
+ * freed outside it. */
 static wseg_t *finish_locked(lc_window_t *w, wseg_t *s, lc_buf_t *bytes)
 {
     s->bytes = bytes;
     s->finished = true;
     s->meta.part_count = s->part_count;
-    if (w->nsegs <= w->cfg.window_segments + w->cfg.keep_extra_segments)
+
+    double listed_s = 0;
+    for (int i = w->hidden; i < w->nsegs; i++)
+        listed_s += w->segs[i]->meta.duration;
+    /* 1e-6: float noise in sums of exact durations, far below the milliseconds written. */
+    while (w->nsegs - w->hidden > w->cfg.window_segments &&
+           listed_s - w->segs[w->hidden]->meta.duration >=
+               MIN_PLAYLIST_TDS * (double)w->target - 1e-6) {
+        const wseg_t *leaving = w->segs[w->hidden++];
+        listed_s -= leaving->meta.duration;
+        w->disc_seq += leaving->meta.discontinuity;
+    }
+
+    int drop = w->hidden - w->cfg.keep_extra_segments;
+    if (drop <= 0)
         return NULL;
-    wseg_t *gone = w->segs[0];
-    w->disc_evicted += gone->meta.discontinuity;
-    memmove(w->segs, w->segs + 1, (size_t)(w->nsegs - 1) * sizeof *w->segs);
-    w->nsegs--;
+    wseg_t *gone = NULL, **tail = &gone;
+    for (int i = 0; i < drop; i++) {
+        *tail = w->segs[i];
+        tail = &w->segs[i]->gone_next;
+    }
+    *tail = NULL;
+    memmove(w->segs, w->segs + drop, (size_t)(w->nsegs - drop) * sizeof *w->segs);
+    w->nsegs -= drop;
+    w->hidden -= drop;
     /* An init segment goes with the last kept segment that used it (the latest one stays). */
     for (int i = 0; i < w->ninits;) {
         bool used = w->inits[i].id == w->latest_init;
@@ -416,13 +492,12 @@ int lc_window_end_segment(lc_window_t *w, const lc_segment_meta_t *seg)
     if (!bytes)
         return -ENOMEM;
     double duration = seg->duration > 0 ? seg->duration : parts_duration(s);
+    cover_duration(w, &s->meta, duration);
     pthread_mutex_lock(&w->mu);
     s->meta.duration = duration;
     wseg_t *gone = finish_locked(w, s, bytes);
     pthread_mutex_unlock(&w->mu);
-    free_seg(gone);
-    if (duration > w->longest_s)
-        w->longest_s = duration;
+    free_gone(gone);
     publish_media(w);
     return 0;
 }
@@ -433,6 +508,8 @@ void lc_window_end(lc_window_t *w)
         return;
     wseg_t *s = current(w);
     lc_buf_t *bytes = s && s->part_count > 0 ? concat_parts(s) : NULL;
+    if (bytes)
+        cover_duration(w, &s->meta, parts_duration(s));
     wseg_t *gone = NULL;
     pthread_mutex_lock(&w->mu);
     if (s && bytes) {
@@ -440,12 +517,13 @@ void lc_window_end(lc_window_t *w)
         gone = finish_locked(w, s, bytes);
     } else if (s) {
         /* Begun without a single part (or out of memory): it never existed for a reader. */
+        s->gone_next = NULL;
         gone = s;
         w->nsegs--;
     }
     w->ended = true;
     pthread_mutex_unlock(&w->mu);
-    free_seg(gone);
+    free_gone(gone);
     publish_media(w);
 }
 
@@ -463,7 +541,11 @@ void lc_window_end(lc_window_t *w)
 
 lc_buf_t *lc_window_media_playlist(lc_window_t *w) { READ_LOCKED(w, w->media_pl); }
 lc_buf_t *lc_window_media_playlist_delta(lc_window_t *w) { READ_LOCKED(w, w->delta_pl); }
-lc_buf_t *lc_window_master_playlist(lc_window_t *w) { READ_LOCKED(w, w->master_pl); }
+/* The multivariant playlist names the media playlist: it is not offered before that exists. */
+lc_buf_t *lc_window_master_playlist(lc_window_t *w)
+{
+    READ_LOCKED(w, w->media_pl ? w->master_pl : NULL);
+}
 
 static lc_buf_t *init_buf(const lc_window_t *w, int id)
 {

@@ -22,10 +22,13 @@ typedef struct lc_window lc_window_t;
 
 typedef struct {
     double part_target_s;    /* EXT-X-PART-INF:PART-TARGET */
-    double segment_target_s; /* configured target; EXT-X-TARGETDURATION is the ceiling of the
-                                longest segment seen (its EXTINF as written), never below this,
-                                and never decreasing */
-    int window_segments;     /* finished segments listed in the media playlist */
+    double segment_target_s; /* configured target; EXT-X-TARGETDURATION starts at it (rounded
+                                up) and grows to the ceiling of a longer segment's EXTINF as
+                                written; it never decreases within the window (= session) */
+    int window_segments;     /* finished segments listed in the media playlist; more are kept
+                                listed while the listed ones last less than 3 target durations
+                                (RFC 8216 6.2.2). A segment never comes back once it left: the
+                                media and discontinuity sequences never decrease */
     int keep_extra_segments; /* segments (and their parts) kept downloadable after they leave
                                 the playlist, for slow clients and caches; default 4 */
     bool low_latency;        /* list EXT-X-PART, PRELOAD-HINT, SERVER-CONTROL (LL-HLS) */
@@ -47,7 +50,9 @@ void lc_window_unref(lc_window_t *w);      /* any thread; NULL-safe; the last on
 int lc_window_add_init(lc_window_t *w, int init_id, lc_buf_t *init, const lc_media_info_t *info);
 
 /* A new segment begins: msn (strictly increasing), pdt_ms, discontinuity and init_id are set;
- * duration and part_count are ignored here. */
+ * duration and part_count are ignored here. The playlist writes EXT-X-DISCONTINUITY before it
+ * when it is flagged or does not follow the segment begun before (another init, or a gap in msn:
+ * lc_hls_discontinuity in server/hls/playlist.h). */
 int lc_window_begin_segment(lc_window_t *w, const lc_segment_meta_t *seg);
 
 /* Appends a part to the segment begun last. Takes a reference to `bytes`. */
@@ -64,8 +69,9 @@ void lc_window_end(lc_window_t *w);
  * Each returns a new reference (the caller lc_buf_unref's it), or NULL when the object does not
  * exist (not yet, or no longer). */
 
-/* The media playlist as it stands (rendered at most once per change). NULL before the first
- * segment has begun. */
+/* The media playlist as it stands (rendered at most once per change). NULL while there is
+ * nothing to play: until the first segment has ended or, with low latency, until its first part
+ * is in (a playlist without a segment is an error to players: hls.js LEVEL_EMPTY_ERROR). */
 lc_buf_t *lc_window_media_playlist(lc_window_t *w);
 /* The Playlist Delta Update for an `_HLS_skip=YES` request: the media playlist with the segments
  * older than CAN-SKIP-UNTIL replaced by EXT-X-SKIP (rendered with it, cached the same way). The
@@ -73,7 +79,7 @@ lc_buf_t *lc_window_media_playlist(lc_window_t *w);
 lc_buf_t *lc_window_media_playlist_delta(lc_window_t *w);
 /* The multivariant playlist (one variant for now) pointing at "<session_id>/index.m3u8"
  * (relative to /live/<slug>/master.m3u8, docs/urls.md), or "index.m3u8" for session 0. NULL
- * before the first init segment. */
+ * while the media playlist is (so that it never names one that is not there yet). */
 lc_buf_t *lc_window_master_playlist(lc_window_t *w);
 lc_buf_t *lc_window_init(lc_window_t *w, int init_id);
 lc_buf_t *lc_window_segment(lc_window_t *w, int64_t msn); /* finished segments only */

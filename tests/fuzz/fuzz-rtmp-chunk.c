@@ -1,12 +1,14 @@
 /* libFuzzer: the chunk stream reader, differentially. The same bytes are read in one call and in
  * pieces of a size taken from the first input byte; both must give the same messages and the same
- * verdict (the reader is specified to be split-independent). */
+ * verdict (the reader is specified to be split-independent). Bit 7 of that byte selects the small
+ * limits a connection uses before the peer has published (lc_chunk_reader_set_limits). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest/chunk.h"
+#include "ingest/rtmp_conn.h"
 
 /* A running digest of every message: enough to tell two sequences apart. */
 typedef struct {
@@ -20,12 +22,14 @@ static void mix(digest_t *d, uint64_t v)
     d->h ^= v + 0x9E3779B97F4A7C15ull + (d->h << 6) + (d->h >> 2);
 }
 
-static void read_all(const uint8_t *in, size_t len, size_t step, digest_t *d)
+static void read_all(const uint8_t *in, size_t len, size_t step, uint32_t max_message,
+                     size_t max_buffered, digest_t *d)
 {
     memset(d, 0, sizeof *d);
     lc_chunk_reader_t *r = lc_chunk_reader_new();
     if (!r)
         abort();
+    lc_chunk_reader_set_limits(r, max_message, max_buffered);
     for (size_t off = 0; off < len && d->rc == 0; off += step) {
         size_t n = len - off < step ? len - off : step;
         const uint8_t *p = in + off;
@@ -46,7 +50,7 @@ static void read_all(const uint8_t *in, size_t len, size_t step, digest_t *d)
                     abort();
                 break;
             }
-            if (m.len > LC_CHUNK_MAX_MESSAGE || (m.len && !m.data))
+            if (m.len > max_message || (m.len && !m.data))
                 abort();
             d->n++;
             mix(d, m.csid);
@@ -65,10 +69,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    size_t step = (size_t)data[0] % 17 + 1;
+    size_t step = (size_t)(data[0] & 0x7F) % 17 + 1;
+    bool small = data[0] & 0x80;
+    uint32_t max_message = small ? LC_RTMP_PREAUTH_MAX_MESSAGE : LC_CHUNK_MAX_MESSAGE;
+    size_t max_buffered = small ? LC_RTMP_PREAUTH_MAX_BUFFERED : LC_CHUNK_MAX_BUFFERED;
     digest_t whole, pieces;
-    read_all(data + 1, size - 1, size, &whole);
-    read_all(data + 1, size - 1, step, &pieces);
+    read_all(data + 1, size - 1, size, max_message, max_buffered, &whole);
+    read_all(data + 1, size - 1, step, max_message, max_buffered, &pieces);
     if (whole.h != pieces.h || whole.n != pieces.n || whole.rc != pieces.rc)
         abort();
     return 0;

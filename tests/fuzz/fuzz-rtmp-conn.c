@@ -1,6 +1,7 @@
 /* libFuzzer: arbitrary bytes into an RTMP connection after a valid handshake (and, depending on
  * the first input byte, after connect + createStream + publish, so that media paths are reached
- * quickly). The sink checks the conn's promises to the live module and aborts on a broken one. */
+ * quickly). The sink checks the conn's promises to the live module and aborts on a broken one;
+ * until a publish is accepted, the conn must also keep to its small output budget. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -98,11 +99,14 @@ static void build_prefixes(lc_bytes_t *hs, lc_bytes_t *pub)
     lc_bytes_free(&a);
 }
 
-static void drain(lc_rtmp_conn_t *c)
+static void drain(lc_rtmp_conn_t *c, int rc)
 {
     size_t n;
-    if (lc_rtmp_conn_output(c, &n))
+    if (lc_rtmp_conn_output(c, &n)) {
+        if (rc == 0 && !lc_rtmp_conn_has_published(c) && n > LC_RTMP_PREAUTH_OUTPUT_MAX)
+            abort();
         lc_rtmp_conn_output_sent(c, n);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -134,12 +138,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = lc_rtmp_conn_feed(c, hs.data, hs.len);
     if (rc == 0 && (mode & 1))
         rc = lc_rtmp_conn_feed(c, pub.data, pub.len);
-    drain(c);
+    drain(c, rc);
     size_t step = (mode & 2) ? (size_t)((mode >> 2) & 0x0F) + 1 : size;
     for (size_t off = 0; rc == 0 && off < size; off += step) {
         size_t n = size - off < step ? size - off : step;
         rc = lc_rtmp_conn_feed(c, data + off, n);
-        drain(c);
+        drain(c, rc);
     }
     if (mode & 0x80)
         lc_rtmp_conn_end(c, true);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,13 +23,17 @@
 #include "core/error.h"
 #include "core/util.h"
 #include "live/live.h"
+#include "live/packager.h"
 #include "recorder/recorder.h"
+
+#include "log_capture.h"
 
 /* ---- the application's side: session hooks ------------------------------------------------- */
 
 typedef struct {
     int64_t webinar, session, ended_ms;
     double duration;
+    bool recording_ok;
 } ended_t;
 
 typedef struct {
@@ -55,12 +60,13 @@ static int session_begin(void *opaque, int64_t webinar_id, int64_t started_real_
 }
 
 static void session_end(void *opaque, int64_t webinar_id, int64_t session_id,
-                        int64_t ended_real_ms, double duration_s)
+                        int64_t ended_real_ms, double duration_s, bool recording_ok)
 {
     app_t *app = opaque;
     pthread_mutex_lock(&app->mu);
     if (app->nends < 16)
-        app->ends[app->nends++] = (ended_t){webinar_id, session_id, ended_real_ms, duration_s};
+        app->ends[app->nends++] =
+            (ended_t){webinar_id, session_id, ended_real_ms, duration_s, recording_ok};
     pthread_cond_broadcast(&app->cond);
     pthread_mutex_unlock(&app->mu);
 }
@@ -228,6 +234,68 @@ static void feed_paced(lc_publisher_t *pub, bool video, bool audio, int64_t ms)
     }
 }
 
+/* Video frames as feed_span makes them (30 fps, 600 bytes), but only frame 0 is a keyframe (an
+ * encoder with an infinite GOP): frames whose times fall in [from_ms, to_ms). Returns the first
+ * write that did not succeed (0 when all did). */
+static int feed_without_keyframes(lc_publisher_t *pub, int64_t from_ms, int64_t to_ms)
+{
+    AVPacket *pkt = av_packet_alloc();
+    int rc = 0;
+    for (int64_t i = from_ms * 30 / 1000; rc == 0 && (i * 1000 + 15) / 30 < to_ms; i++) {
+        int64_t ms = (i * 1000 + 15) / 30;
+        if (ms < from_ms)
+            continue;
+        assert_int_equal(av_new_packet(pkt, 600), 0);
+        memset(pkt->data, 0x41, (size_t)pkt->size);
+        pkt->data[0] = pkt->data[1] = 0;
+        pkt->data[2] = (uint8_t)((pkt->size - 4) >> 8);
+        pkt->data[3] = (uint8_t)(pkt->size - 4);
+        pkt->data[4] = i == 0 ? 0x65 : 0x41;
+        pkt->flags = i == 0 ? AV_PKT_FLAG_KEY : 0;
+        pkt->stream_index = 0;
+        pkt->dts = pkt->pts = ms;
+        rc = lc_publisher_write(pub, pkt);
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    return rc;
+}
+
+/* Path of a file in the recording of `session`. */
+static void rec_path(const fixture_t *f, int64_t session, const char *name, char out[512])
+{
+    int n = snprintf(out, 512, "%s/%" PRId64 "/%s", f->dir, session, name);
+    assert_true(n > 0 && n < 512);
+}
+
+/* Stalls the worker of a recorded session on purpose, without touching its code: the segment
+ * file the recorder creates next is made a FIFO, so that its open(2) waits for a reader. Waits
+ * for the recording to exist first. Release with release_worker. */
+static void stall_worker_at(const fixture_t *f, int64_t session, int64_t msn)
+{
+    char path[512], name[64];
+    rec_path(f, session, "journal", path);
+    struct stat st;
+    for (int64_t deadline = lc_now_real_ms() + 5000; stat(path, &st) != 0; usleep(1000))
+        assert_true(lc_now_real_ms() < deadline);
+    snprintf(name, sizeof name, "seg-%" PRId64 ".m4s", msn);
+    rec_path(f, session, name, path);
+    assert_int_equal(mkfifo(path, 0640), 0);
+}
+
+/* Lets the stalled worker go on: opens the FIFO's reading end (kept open until the returned fd is
+ * closed, so the worker's open(2) is sure to see a reader; its writes into it fail with ESPIPE,
+ * which the recorder survives). */
+static int release_worker(const fixture_t *f, int64_t session, int64_t msn)
+{
+    char path[512], name[64];
+    snprintf(name, sizeof name, "seg-%" PRId64 ".m4s", msn);
+    rec_path(f, session, name, path);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    assert_true(fd >= 0);
+    return fd;
+}
+
 /* The media playlist of `slug` as text (empty when there is none). */
 static char *playlist(fixture_t *f, const char *slug)
 {
@@ -301,6 +369,7 @@ static void test_start_stop(void **state)
     assert_int_equal(f->app.ends[0].webinar, 1);
     assert_int_equal(f->app.ends[0].session, 101);
     assert_true(f->app.ends[0].duration > 4.9 && f->app.ends[0].duration < 5.1);
+    assert_true(f->app.ends[0].recording_ok); /* recording is off: nothing to recover */
 
     /* The ended window stays readable: 2 s + 2 s + 1 s and ENDLIST. */
     char *text = playlist(f, "alpha");
@@ -511,7 +580,9 @@ static void test_queue_limit(void **state)
     }
     av_packet_free(&pkt);
     assert_int_equal(rc, LC_ELIMIT);
-    assert_true(written >= 16); /* the limit is on bytes queued, not fewer */
+    /* The limit is on the memory queued (the 4 MiB buffers, their padding and a few hundred
+     * bytes of structures each), not fewer: 15 fit even when the worker took none yet. */
+    assert_true(written >= 15);
     assert_true(lc_now_real_ms() - t0 < 2000);
     lc_publisher_finish(&pub, true);
     assert_true(wait_ends(&f->app, 1, 10000));
@@ -661,6 +732,7 @@ static void test_recording(void **state)
     lc_publisher_finish(&pub, true);
     assert_true(wait_ends(&f->app, 1, 5000));
     int64_t session = f->app.ends[0].session;
+    assert_true(f->app.ends[0].recording_ok);
     assert_true(lc_recording_has_replay(f->dir, session));
     char path[512];
     struct stat st;
@@ -674,6 +746,162 @@ static void test_recording(void **state)
     assert_int_equal(lc_read_file(path, 1 << 20, &text, &len), 0);
     assert_non_null(strstr(text, "#EXT-X-ENDLIST"));
     assert_int_equal(count(text, "#EXT-X-DISCONTINUITY\n"), 1);
+    free(text);
+    finish(f);
+}
+
+/* An encoder without keyframes (infinite GOP, intra refresh): the run fails cleanly after
+ * LC_LIVE_MAX_SEGMENT_S instead of building one segment for ever. The publisher is refused (the
+ * ingest drops the connection), the segment so far is listed, and one ERROR line says what to
+ * change in the encoder. */
+static void test_no_keyframes(void **state)
+{
+    fixture_t *f = start(60000, 60000, 0);
+    lc_publisher_t *pub = NULL;
+    assert_int_equal(log_capture_start(), 0);
+    assert_int_equal(lc_live_publish(f->live, 13, "thirteen", &pub), 0);
+    assert_int_equal(start_publisher(pub, true, false), 0);
+    int64_t span_ms = (LC_LIVE_MAX_SEGMENT_S + 1) * 1000;
+    assert_int_equal(feed_without_keyframes(pub, 0, span_ms), 0);
+    /* The worker finds out while it catches up: from then on the publisher is refused. */
+    int rc = 0;
+    for (int64_t deadline = lc_now_real_ms() + 10000; rc == 0 && lc_now_real_ms() < deadline;
+         span_ms += 100) {
+        rc = feed_without_keyframes(pub, span_ms, span_ms + 100);
+        usleep(2000);
+    }
+    assert_int_equal(rc, LC_EMEDIA);
+    assert_true(wait_playlist(f, "thirteen", "seg-0.m4s\n", 5000));
+    char *text = playlist(f, "thirteen");
+    const char *extinf = strstr(text, "#EXTINF:");
+    assert_non_null(extinf);
+    double seconds = strtod(extinf + 8, NULL);
+    assert_true(seconds > LC_LIVE_MAX_SEGMENT_S - 1 && seconds <= LC_LIVE_MAX_SEGMENT_S);
+    assert_null(strstr(text, "seg-1.m4s"));
+    free(text);
+    lc_publisher_finish(&pub, true);
+    assert_true(wait_ends(&f->app, 1, 5000));
+    char *log = log_capture_stop();
+    assert_non_null(log);
+    assert_int_equal(log_lines(log, "ERROR", NULL), 1);
+    assert_int_equal(log_lines(log, "ERROR", "no keyframe for 30 s: set the encoder's keyframe "
+                                             "interval to 1–2 s"), 1);
+    free(log);
+    finish(f);
+}
+
+/* A run fails while the worker is still catching up with it, and the presenter has reconnected
+ * meanwhile: only the failed run's publisher is refused, never the healthy reconnect. The worker
+ * is held (stall_worker_at) until the reconnect is attached, so the order is certain. */
+static void test_failed_run_spares_reconnect(void **state)
+{
+    fixture_t *f = start(60000, 60000, RECORD);
+    lc_publisher_t *first = NULL, *second = NULL;
+    int64_t session = 0;
+    assert_int_equal(lc_live_publish(f->live, 14, "fourteen", &first), 0);
+    assert_int_equal(lc_live_state(f->live, 14, &session), LC_LIVE_RUNNING);
+    stall_worker_at(f, session, 0);
+    assert_int_equal(start_publisher(first, true, false), 0);
+    /* All queued: the worker waits at segment 0, long before it sees 30 s without a keyframe. */
+    assert_int_equal(feed_without_keyframes(first, 0, (LC_LIVE_MAX_SEGMENT_S + 1) * 1000), 0);
+    lc_publisher_finish(&first, false);
+    assert_int_equal(lc_live_publish(f->live, 14, "fourteen", &second), 0); /* the reconnect */
+    assert_int_equal(start_publisher(second, true, false), 0);
+
+    int fifo = release_worker(f, session, 0);
+    /* The first run's failure: its publisher is refused, then its segment 0 is closed with what
+     * it had. */
+    assert_true(wait_playlist(f, "fourteen", "seg-0.m4s\n", 10000));
+    /* The reconnect keeps publishing: every write accepted (feed asserts it). */
+    feed(second, true, false, 0, 3);
+    lc_publisher_finish(&second, true);
+    assert_true(wait_ends(&f->app, 1, 10000));
+    char *text = playlist(f, "fourteen");
+    assert_non_null(strstr(text, "seg-0.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-2.mp4\""));
+    assert_non_null(strstr(text, "seg-2.m4s\n#EXT-X-ENDLIST\n"));
+    free(text);
+    close(fifo);
+    finish(f);
+}
+
+/* The queue's limit counts what a queued packet costs in memory, not only its payload: with the
+ * worker held, 1-byte frames are refused long before 64 Mi of them are queued (each pins an
+ * AVPacket, a reference, a padded buffer and the queue's own item). */
+static void test_queue_counts_overhead(void **state)
+{
+    fixture_t *f = start(60000, 60000, RECORD);
+    lc_publisher_t *pub = NULL;
+    int64_t session = 0;
+    assert_int_equal(lc_live_publish(f->live, 15, "fifteen", &pub), 0);
+    assert_int_equal(lc_live_state(f->live, 15, &session), LC_LIVE_RUNNING);
+    stall_worker_at(f, session, 0);
+    assert_int_equal(start_publisher(pub, false, true), 0);
+    /* What a queued packet costs at least: its AVPacket and its byte. */
+    const int64_t most = LC_LIVE_QUEUE_MAX_BYTES / (int64_t)(sizeof(AVPacket) + 1);
+    AVPacket *pkt = av_packet_alloc();
+    int rc = 0;
+    int64_t accepted = 0;
+    while (rc == 0 && accepted <= most) {
+        assert_int_equal(av_new_packet(pkt, 1), 0);
+        pkt->data[0] = 0x21;
+        pkt->stream_index = 1;
+        pkt->dts = pkt->pts = accepted; /* 1 ms apart: a short stream to package later */
+        rc = lc_publisher_write(pub, pkt);
+        accepted += rc == 0;
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    assert_int_equal(rc, LC_ELIMIT);
+    assert_true(accepted <= most);
+    assert_true(accepted > 10000); /* a limit, not a refusal of everything */
+    int fifo = release_worker(f, session, 0);
+    lc_publisher_finish(&pub, true);
+    assert_true(wait_ends(&f->app, 1, 60000));
+    close(fifo);
+    finish(f);
+}
+
+/* lc_recording_finish fails (here: index.m3u8 cannot be replaced, as on a full disk): the hook
+ * hears that the recording is not final, and lc_recording_recover completes it from what is on
+ * disk. */
+static void test_recording_not_final(void **state)
+{
+    fixture_t *f = start(60000, 60000, RECORD);
+    lc_publisher_t *pub = NULL;
+    int64_t session = 0;
+    assert_int_equal(lc_live_publish(f->live, 16, "sixteen", &pub), 0);
+    assert_int_equal(lc_live_state(f->live, 16, &session), LC_LIVE_RUNNING);
+    assert_int_equal(start_publisher(pub, true, true), 0);
+    feed(pub, true, true, 0, 3);
+    /* Segment 0 is in the recording's playlist; segment 1 stays open until the end. */
+    char path[512];
+    rec_path(f, session, "index.m3u8", path);
+    bool listed = false;
+    for (int64_t deadline = lc_now_real_ms() + 5000; !listed && lc_now_real_ms() < deadline;
+         usleep(2000)) {
+        char *text = NULL;
+        size_t len = 0;
+        listed = lc_read_file(path, 1 << 20, &text, &len) == 0 && strstr(text, "seg-0.m4s");
+        free(text);
+    }
+    assert_true(listed);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0750), 0);
+
+    lc_publisher_finish(&pub, true);
+    assert_true(wait_ends(&f->app, 1, 5000));
+    assert_false(f->app.ends[0].recording_ok);
+    assert_false(lc_recording_has_replay(f->dir, session));
+
+    assert_int_equal(rmdir(path), 0);
+    double duration = 0;
+    assert_int_equal(lc_recording_recover(f->dir, session, &duration), 0);
+    assert_true(duration > 2.9 && duration < 3.1);
+    assert_true(lc_recording_has_replay(f->dir, session));
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(lc_read_file(path, 1 << 20, &text, &len), 0);
+    assert_non_null(strstr(text, "seg-1.m4s\n#EXT-X-ENDLIST\n"));
     free(text);
     finish(f);
 }
@@ -693,6 +921,10 @@ int main(void)
         cmocka_unit_test(test_linger),
         cmocka_unit_test(test_session_refused),
         cmocka_unit_test(test_recording),
+        cmocka_unit_test_teardown(test_no_keyframes, log_capture_teardown),
+        cmocka_unit_test(test_failed_run_spares_reconnect),
+        cmocka_unit_test(test_queue_counts_overhead),
+        cmocka_unit_test(test_recording_not_final),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

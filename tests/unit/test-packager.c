@@ -23,6 +23,8 @@
 #include "core/log.h"
 #include "live/packager.h"
 
+#include "log_capture.h"
+
 extern char **environ;
 
 #define PART_TARGET 0.5
@@ -382,7 +384,12 @@ static void check_segments(const input_t *in, const sink_t *s)
         }
         assert_true(fabs(sum - seg->end.duration) < 1e-6);
         if (!last_seg) {
-            assert_true(seg->end.duration >= SEG_TARGET - frame / 2);
+            /* Video: the first keyframe at or after the target. Audio-only: the part boundary
+             * nearest the target, at most half a part away. */
+            if (video)
+                assert_true(seg->end.duration >= SEG_TARGET - frame / 2);
+            else
+                assert_true(fabs(seg->end.duration - SEG_TARGET) <= PART_TARGET / 2 + 1e-9);
             /* Consecutive PDTs differ by the segment's duration (ms timestamps). */
             int64_t step = s->segs[i + 1].begin.pdt_ms - seg->begin.pdt_ms;
             assert_true(llabs(step - llround(seg->end.duration * 1000)) <= 1);
@@ -626,6 +633,110 @@ static void test_track_stalls(void **state)
     free_input(&in);
 }
 
+/* An encoder that stops sending keyframes (an infinite GOP, or intra refresh): the run cannot be
+ * cut into segments, so instead of one segment growing without bound (every part of it held in
+ * memory by the live window), it fails once LC_LIVE_MAX_SEGMENT_S of video came after the last
+ * keyframe, with one ERROR line that says what to change in the encoder. */
+static void test_no_keyframe(void **state)
+{
+    input_t in;
+    make_input(&in, true, true, 100000, 0, LC_LIVE_MAX_SEGMENT_S + 2);
+    int keys = 0;
+    for (int i = 0; i < in.n; i++)
+        keys += in.pkts[i]->stream_index == 0 && (in.pkts[i]->flags & AV_PKT_FLAG_KEY);
+    assert_int_equal(keys, 1); /* the test would prove nothing otherwise */
+
+    sink_t *sink = calloc(1, sizeof *sink);
+    lc_packager_config_t cfg = {PART_TARGET, SEG_TARGET, 3, FIRST_MSN, false, PDT_ANCHOR};
+    lc_packager_cbs_t cbs = {on_init, on_begin, on_part, on_end, sink};
+    lc_packager_t *p = NULL;
+    assert_int_equal(lc_packager_new(&cfg, in.par[0], in.par[1], &cbs, &p), 0);
+    assert_int_equal(log_capture_start(), 0);
+    int rc = 0, i = 0;
+    while (rc == 0 && i < in.n)
+        rc = lc_packager_write(p, in.pkts[i++]);
+    char *log = log_capture_stop();
+    assert_int_equal(rc, LC_ELIMIT);
+    /* It gave up about 30 s after the keyframe (the packager holds a few packets back). */
+    int64_t at = in.pkts[i - 1]->dts - in.first_dts;
+    assert_true(at >= LC_LIVE_MAX_SEGMENT_S * 1000 && at < LC_LIVE_MAX_SEGMENT_S * 1000 + 200);
+    /* Unusable from then on. */
+    assert_true(i < in.n);
+    assert_int_equal(lc_packager_write(p, in.pkts[i]), LC_EMEDIA);
+    assert_int_equal(lc_packager_flush(p), LC_EMEDIA);
+    lc_packager_free(&p);
+    assert_non_null(log);
+    assert_int_equal(log_lines(log, "ERROR", NULL), 1);
+    assert_int_equal(log_lines(log, "ERROR", "no keyframe for 30 s: set the encoder's keyframe "
+                                             "interval to 1–2 s"), 1);
+    free(log);
+
+    /* One segment, never ended, and never longer than the limit. */
+    assert_int_equal(sink->order_errors, 0);
+    assert_int_equal(sink->nsegs, 1);
+    assert_false(sink->segs[0].ended);
+    double parts_s = 0;
+    for (int k = 0; k < sink->segs[0].nparts; k++)
+        parts_s += sink->segs[0].parts[k].meta.duration;
+    assert_true(parts_s > LC_LIVE_MAX_SEGMENT_S - 1 && parts_s <= LC_LIVE_MAX_SEGMENT_S);
+    free_sink(sink);
+    free(sink);
+
+    /* Video that never had a keyframe is dropped while it waits for one, but not for ever. */
+    input_t cut = in;
+    int skip = 0;
+    while (in.pkts[skip]->stream_index != 0 || !(in.pkts[skip]->flags & AV_PKT_FLAG_KEY))
+        skip++;
+    cut.pkts = in.pkts + skip + 1;
+    cut.n = in.n - skip - 1;
+    sink = calloc(1, sizeof *sink);
+    cbs.opaque = sink;
+    assert_int_equal(lc_packager_new(&cfg, in.par[0], in.par[1], &cbs, &p), 0);
+    assert_int_equal(log_capture_start(), 0);
+    rc = 0;
+    for (i = 0; rc == 0 && i < cut.n; i++)
+        rc = lc_packager_write(p, cut.pkts[i]);
+    log = log_capture_stop();
+    assert_int_equal(rc, LC_ELIMIT);
+    assert_int_equal(log_lines(log, "ERROR", "no keyframe for 30 s"), 1);
+    assert_int_equal(sink->inits, 0); /* nothing came out */
+    assert_int_equal(sink->nsegs, 0);
+    lc_packager_free(&p);
+    free(log);
+    free_sink(sink);
+    free(sink);
+
+    /* Video that stalls while audio goes on: only video cuts parts, so the audio would pile up
+     * in the muxer; the stall counts as keyframes not coming. */
+    input_t stall = in;
+    stall.pkts = malloc((size_t)in.n * sizeof *stall.pkts);
+    stall.n = 0;
+    for (i = 0; i < in.n; i++)
+        if (in.pkts[i]->stream_index == 1 || in.pkts[i]->dts < 3000)
+            stall.pkts[stall.n++] = in.pkts[i];
+    sink = calloc(1, sizeof *sink);
+    cbs.opaque = sink;
+    assert_int_equal(lc_packager_new(&cfg, in.par[0], in.par[1], &cbs, &p), 0);
+    assert_int_equal(log_capture_start(), 0);
+    rc = 0;
+    for (i = 0; rc == 0 && i < stall.n; i++)
+        rc = lc_packager_write(p, stall.pkts[i]);
+    /* Audio is held up to 2 s for the video: the last 30 s of the 32 go out at the flush. */
+    if (rc == 0)
+        rc = lc_packager_flush(p);
+    log = log_capture_stop();
+    assert_int_equal(rc, LC_ELIMIT);
+    assert_int_equal(log_lines(log, "ERROR", "no keyframe for 30 s"), 1);
+    assert_int_equal(sink->nsegs, 1);
+    assert_false(sink->segs[0].ended);
+    lc_packager_free(&p);
+    free(log);
+    free_sink(sink);
+    free(sink);
+    free(stall.pkts);
+    free_input(&in);
+}
+
 static void test_params(void **state)
 {
     input_t in;
@@ -704,6 +815,7 @@ int main(void)
         cmocka_unit_test(test_long_gop),
         cmocka_unit_test(test_starts_mid_gop),
         cmocka_unit_test(test_track_stalls),
+        cmocka_unit_test_teardown(test_no_keyframe, log_capture_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -347,6 +347,76 @@ static void test_finished_untouched(void **state)
     snapshot_free(&after);
 }
 
+/* Recovery cannot keep a segment (its file is gone): the replay skips it with an
+ * EXT-X-DISCONTINUITY before the next one, so that players do not stall on the jump. */
+static void test_dropped_segment_is_discontinuity(void **state)
+{
+    suite_t *s = *state;
+    char path[PATH_MAX];
+    record_and_kill(s, 12);
+    assert_int_equal(unlink(seg_file(s, 1, path)), 0);
+    double duration = -1;
+    assert_int_equal(lc_recording_recover(s->root, SESSION, &duration), 0);
+    assert_true(duration == 4.0);
+    char *text = NULL;
+    size_t len;
+    assert_int_equal(fx_read(file_of(s, "index.m3u8", path), (uint8_t **)&text, &len), 0);
+    assert_string_equal(text, "#EXTM3U\n"
+                              "#EXT-X-VERSION:7\n"
+                              "#EXT-X-TARGETDURATION:2\n"
+                              "#EXT-X-MEDIA-SEQUENCE:0\n"
+                              "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                              "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                              "#EXT-X-MAP:URI=\"init-1.mp4\"\n"
+                              "#EXT-X-PROGRAM-DATE-TIME:2026-11-27T08:00:00.000Z\n"
+                              "#EXTINF:2.000000,\n"
+                              "seg-0.m4s\n"
+                              "#EXT-X-DISCONTINUITY\n"
+                              "#EXT-X-PROGRAM-DATE-TIME:2026-11-27T08:00:04.000Z\n"
+                              "#EXTINF:2.000000,\n"
+                              "seg-2.m4s\n"
+                              "#EXT-X-ENDLIST\n");
+    free(text);
+    fx_probe_t p = fx_probe(file_of(s, "index.m3u8", path));
+    assert_int_equal(p.open_error, 0);
+    assert_int_equal(p.read_error, 0);
+    int frames = 0;
+    for (int i = 0; i < 12; i++)
+        frames += i / 4 != 1 ? s->av.frags[i].video_frames : 0;
+    assert_int_equal(p.video_frames, frames);
+    /* Recovering again changes nothing. */
+    snapshot_t first = snapshot(s);
+    assert_int_equal(lc_recording_recover(s->root, SESSION, &duration), 0);
+    snapshot_t second = snapshot(s);
+    assert_string_equal(second.playlist, first.playlist);
+    assert_int_equal(second.journal_len, first.journal_len);
+    snapshot_free(&first);
+    snapshot_free(&second);
+}
+
+/* lc_recording_finish fails (index.m3u8 cannot be replaced: a full disk or an I/O error does the
+ * same): the recording is left unfinished on disk, as a crash leaves it, and recovery completes
+ * it with every part. */
+static void test_failed_finish_recovered(void **state)
+{
+    suite_t *s = *state;
+    char path[PATH_MAX];
+    lc_recording_t *r = NULL;
+    int64_t next_msn;
+    cmaf_feed_t feed = {.init_id = 1, .pdt_ms = PDT0, .target_us = TARGET_US, .max_parts = 10};
+    assert_int_equal(lc_recording_open(s->root, SESSION, &r), 0);
+    assert_int_equal(cmaf_feed_run(r, &s->av, &feed, &next_msn), 0); /* segment 2 still open */
+    file_of(s, "index.m3u8", path);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0750), 0);
+    assert_true(lc_recording_finish(&r) < 0);
+    assert_null(r);
+    assert_false(lc_recording_has_replay(s->root, SESSION));
+    assert_int_equal(rmdir(path), 0);
+    const int64_t segs[] = {2000000, 2000000, 1000000};
+    recover_and_check(s, segs, 3, 10);
+}
+
 static void test_nothing_to_recover(void **state)
 {
     suite_t *s = *state;
@@ -455,6 +525,9 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_finished_untouched, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_nothing_to_recover, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_segment_is_discontinuity, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_finish_recovered, test_setup, test_teardown),
     };
     return cmocka_run_group_tests(tests, suite_setup, suite_teardown);
 }

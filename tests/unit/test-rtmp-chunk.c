@@ -532,6 +532,118 @@ static void test_buffered_limit(void **state)
     free(data);
 }
 
+/* Feeds all of `b` to `r`; returns the first error (why in *why) or 0, and counts messages. */
+static int feed_all(lc_chunk_reader_t *r, const lc_bytes_t *b, lc_why_t *why, int *messages)
+{
+    size_t off = 0;
+    while (off < b->len) {
+        lc_rtmp_msg_t m;
+        size_t used = 0;
+        int rc = lc_chunk_reader_feed(r, b->data + off, b->len - off, &used, &m, why);
+        off += used;
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            (*messages)++;
+        else
+            break;
+    }
+    return 0;
+}
+
+/* A type-0 header on `csid` declaring a message of `len` bytes. */
+static void header0(lc_bytes_t *b, uint32_t csid, uint32_t len)
+{
+    tc_basic(b, 0, csid);
+    tc_be(b, 0, 3);
+    tc_be(b, len, 3);
+    tc_u8(b, LC_RTMP_MSG_COMMAND_AMF0);
+    tc_be(b, 0, 4);
+}
+
+/* Limits set by the owner (a connection keeps them small until the peer authenticates):
+ * message length and partial-message budget, raised later, and 0 or too much meaning the cap. */
+static void test_limits(void **state)
+{
+    (void)state;
+    uint8_t *data = pattern(1u << 20, 5);
+    lc_why_t why = {{0}};
+    int n = 0;
+    lc_bytes_t b;
+    lc_bytes_init(&b);
+
+    /* a message of the limit passes, one byte more is refused at its header */
+    lc_chunk_reader_t *r = lc_chunk_reader_new();
+    lc_chunk_reader_set_limits(r, 8192, 65536);
+    tc_set_chunk_size(&b, 128, 65536);
+    tc_chunk(&b, 65536, 0, 3, 0, 20, 0, data, 8192, true);
+    header0(&b, 3, 8193);
+    assert_int_equal(feed_all(r, &b, &why, &n), LC_EPROTO_RTMP);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(why.text, "message length 8193 exceeds 8192"));
+    lc_chunk_reader_free(&r);
+
+    /* partial messages: 8 of 8100 bytes fit in 64 KiB, the 9th does not */
+    r = lc_chunk_reader_new();
+    lc_chunk_reader_set_limits(r, 8192, 65536);
+    lc_bytes_reset(&b);
+    tc_set_chunk_size(&b, 128, 4000);
+    for (uint32_t i = 0; i < 9; i++) {
+        header0(&b, 10 + i, 8100);
+        tc_put(&b, data, 4000);
+        tc_basic(&b, 3, 10 + i);
+        tc_put(&b, data, 4000);
+    }
+    n = 0;
+    assert_int_equal(feed_all(r, &b, &why, &n), LC_EPROTO_RTMP);
+    assert_non_null(strstr(why.text, "chunk stream 18: partial messages hold more than 65536"));
+    lc_chunk_reader_free(&r);
+
+    /* raised after a first message (the peer authenticated): the same bytes, and then a 1 MiB
+     * message, pass */
+    r = lc_chunk_reader_new();
+    lc_chunk_reader_set_limits(r, 8192, 65536);
+    lc_bytes_t first;
+    lc_bytes_init(&first);
+    tc_chunk(&first, 128, 0, 3, 0, 20, 0, data, 300, true);
+    n = 0;
+    assert_int_equal(feed_all(r, &first, &why, &n), 0);
+    assert_int_equal(n, 1);
+    lc_chunk_reader_set_limits(r, 0, 0);
+    for (uint32_t i = 0; i < 9; i++) { /* complete the 9 messages */
+        tc_basic(&b, 3, 10 + i);
+        tc_put(&b, data, 100);
+    }
+    tc_set_chunk_size(&b, 4000, 65536);
+    tc_chunk(&b, 65536, 0, 4, 0, 9, 1, data, 1u << 20, true);
+    n = 0;
+    assert_int_equal(feed_all(r, &b, &why, &n), 0);
+    assert_int_equal(n, 10);
+    lc_chunk_reader_free(&r);
+    lc_bytes_free(&first);
+
+    /* 0 and values above the ceilings mean the ceilings */
+    const uint32_t big[] = {0, UINT32_MAX};
+    for (int k = 0; k < 2; k++) {
+        r = lc_chunk_reader_new();
+        lc_chunk_reader_set_limits(r, 8192, 65536);
+        lc_chunk_reader_set_limits(r, big[k], k ? SIZE_MAX : 0);
+        lc_bytes_reset(&b);
+        header0(&b, 3, LC_CHUNK_MAX_MESSAGE);
+        n = 0;
+        assert_int_equal(feed_all(r, &b, &why, &n), 0);
+        lc_chunk_reader_free(&r);
+        r = lc_chunk_reader_new();
+        lc_chunk_reader_set_limits(r, big[k], k ? SIZE_MAX : 0);
+        lc_bytes_reset(&b);
+        header0(&b, 3, LC_CHUNK_MAX_MESSAGE + 1);
+        assert_int_equal(feed_all(r, &b, &why, &n), LC_EPROTO_RTMP);
+        lc_chunk_reader_free(&r);
+    }
+    lc_bytes_free(&b);
+    free(data);
+}
+
 /* A session-like stream with everything above; every split must give the same messages. */
 static void test_any_split(void **state)
 {
@@ -647,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_headers_without_start),
         cmocka_unit_test(test_abort),
         cmocka_unit_test(test_buffered_limit),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_any_split),
         cmocka_unit_test(test_writer_round_trip),
         cmocka_unit_test(test_garbage),

@@ -1,6 +1,7 @@
 /* The RTMP connection state machine driven through its sink: OBS-like and ffmpeg-like sessions
- * (their header compression reproduced), any input split, track-set decisions, timestamps,
- * acknowledgements, pings, refusals and protocol violations. */
+ * (their header compression reproduced), any input split, track-set decisions, timestamps (jitter,
+ * new timelines), the budget before the publish, acknowledgements, pings, refusals and protocol
+ * violations. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "log_capture.h"
 #include "test-rtmp-client.h"
 
 /* ---- writers that compress headers the way the real clients do ----------------------------- */
@@ -580,8 +582,10 @@ static void test_timestamp_regressions(void **state)
     tc_metadata(&b, 4096, true, false);
     tc_avc_body(&body, true, 0, 0, tc_avcc_320x240, sizeof tc_avcc_320x240);
     tc_chunk(&b, 4096, 0, 6, 0, LC_RTMP_MSG_VIDEO, 1, body.data, (uint32_t)body.len, true);
-    const uint32_t sent[] = {1000, 1040, 1030, 1080, 10, 50, 90}; /* 10 ms, then 1070 ms back */
-    const int64_t want[] = {1000, 1040, 1041, 1080, 1081, 1121, 1161};
+    /* 10 ms back (clamped to +1 ms), then 1070 ms back: a new timeline that continues from the
+     * last timestamp plus the last usual step (50 ms) */
+    const uint32_t sent[] = {1000, 1040, 1030, 1080, 10, 50, 90};
+    const int64_t want[] = {1000, 1040, 1041, 1080, 1130, 1170, 1210};
     for (size_t i = 0; i < 7; i++) {
         video_body(&body, i == 0, 0, 50);
         tc_chunk(&b, 4096, 0, 6, sent[i], LC_RTMP_MSG_VIDEO, 1, body.data, (uint32_t)body.len,
@@ -591,6 +595,67 @@ static void test_timestamp_regressions(void **state)
     assert_int_equal(tc_count(x.s, 0, false), 7);
     for (int i = 0; i < 7; i++)
         assert_int_equal(x.s->packets[i].dts, want[i]);
+    lc_bytes_free(&body);
+    lc_bytes_free(&b);
+    session_close(&x);
+}
+
+/* A forward jump of more than LC_RTMP_TS_JUMP_MS is a new timeline, not a gap: like a large step
+ * back, the track continues from its last timestamp plus its usual frame step, so that no packet
+ * (and no segment downstream) lasts minutes. The first jump on a connection is logged, the
+ * others are not. */
+static void test_timestamp_jumps(void **state)
+{
+    (void)state;
+    session_t x;
+    session_open(&x);
+    lc_bytes_t b, body;
+    lc_bytes_init(&b);
+    lc_bytes_init(&body);
+    obs_prologue(&b, "k");
+    tc_metadata(&b, 4096, true, true);
+    tc_avc_body(&body, true, 0, 0, tc_avcc_320x240, sizeof tc_avcc_320x240);
+    tc_chunk(&b, 4096, 0, 6, 0, LC_RTMP_MSG_VIDEO, 1, body.data, (uint32_t)body.len, true);
+    lc_bytes_reset(&body);
+    tc_aac_body(&body, 0, tc_asc_48k_stereo, 2);
+    tc_chunk(&b, 4096, 0, 4, 0, LC_RTMP_MSG_AUDIO, 1, body.data, (uint32_t)body.len, true);
+    /* video: +5 min (clamped), +10 s exactly (a gap: kept), +10.001 s (clamped) */
+    const uint32_t vsent[] = {1000, 1040, 1080, 301080, 301120, 301160, 311160, 311200, 321201};
+    const int64_t vwant[] = {1000, 1040, 1080, 1120, 1160, 1200, 11200, 11240, 11280};
+    /* audio: a jump before any usual step is known continues +1 ms; a jump close to 2^31 ms */
+    const uint32_t asent[] = {0, 700000, 700021, 700042, 0x80000000u};
+    const int64_t awant[] = {0, 1, 22, 43, 64};
+    for (size_t i = 0; i < sizeof vsent / sizeof vsent[0]; i++) {
+        video_body(&body, i == 0, 0, 50);
+        tc_chunk(&b, 4096, 0, 6, vsent[i], LC_RTMP_MSG_VIDEO, 1, body.data, (uint32_t)body.len,
+                 true);
+        if (i < sizeof asent / sizeof asent[0]) {
+            audio_body(&body, 20);
+            tc_chunk(&b, 4096, 0, 4, asent[i], LC_RTMP_MSG_AUDIO, 1, body.data,
+                     (uint32_t)body.len, true);
+        }
+    }
+    assert_int_equal(log_capture_start(), 0);
+    int rc = feed(&x, &b, 0);
+    char *log = log_capture_stop();
+    assert_int_equal(rc, 0);
+    assert_int_equal(x.s->start_calls, 1);
+    int vi = 0, ai = 0;
+    for (int i = 0; i < x.s->npackets; i++) {
+        const tc_packet_t *p = &x.s->packets[i];
+        if (p->stream_index == 0)
+            assert_int_equal(p->dts, vwant[vi++]);
+        else
+            assert_int_equal(p->dts, awant[ai++]);
+    }
+    assert_int_equal(vi, sizeof vwant / sizeof vwant[0]);
+    assert_int_equal(ai, sizeof awant / sizeof awant[0]);
+    check_monotonic(x.s, 0);
+    check_monotonic(x.s, 1);
+    /* four jumps, one line */
+    assert_non_null(log);
+    assert_int_equal(log_lines(log, "timestamps jumped", NULL), 1);
+    free(log);
     lc_bytes_free(&body);
     lc_bytes_free(&b);
     session_close(&x);
@@ -896,6 +961,164 @@ static void test_sink_errors(void **state)
     lc_bytes_free(&b);
 }
 
+/* ---- before the publish: a small budget -------------------------------------------------------- */
+
+/* connect with a command object of about `size` bytes: app "live" and long URLs, like ffmpeg's
+ * largest (tcUrl and app up to 1 KiB each, swfUrl, pageUrl, -rtmp_conn extras: a 5120-byte
+ * packet at most). */
+static void big_connect(lc_bytes_t *b, uint32_t chunk_size, size_t size)
+{
+    lc_bytes_t p;
+    lc_bytes_init(&p);
+    lc_amf0_put_string(&p, "connect");
+    lc_amf0_put_number(&p, 1);
+    lc_amf0_put_object_start(&p);
+    lc_amf0_put_key(&p, "app");
+    lc_amf0_put_string(&p, "live");
+    lc_amf0_put_key(&p, "type");
+    lc_amf0_put_string(&p, "nonprivate");
+    lc_amf0_put_key(&p, "flashVer");
+    lc_amf0_put_string(&p, "FMLE/3.0 (compatible; Lavf61.7.100)");
+    const char *keys[] = {"tcUrl", "swfUrl", "pageUrl"};
+    for (size_t k = 0; p.len + 20 < size; k++) {
+        size_t n = size - p.len - 20;
+        if (n > 1024)
+            n = 1024;
+        char *v = malloc(n + 1);
+        memset(v, 'u', n);
+        v[n] = 0;
+        char extra[16];
+        snprintf(extra, sizeof extra, "extra%zu", k);
+        lc_amf0_put_key(&p, k < 3 ? keys[k] : extra);
+        lc_amf0_put_string(&p, v);
+        free(v);
+    }
+    lc_amf0_put_object_end(&p);
+    assert_in_range(p.len, size - 20, size + 20);
+    tc_msg(b, chunk_size, 3, LC_RTMP_MSG_COMMAND_AMF0, 0, 0, &p);
+    lc_bytes_free(&p);
+}
+
+/* Feeds `b` without draining the output (a peer that does not read); expects a refusal. */
+static void expect_preauth_refusal(const lc_bytes_t *b, bool drain)
+{
+    session_t x;
+    session_open(&x);
+    int rc = drain ? feed(&x, b, 0) : tc_feed(x.c, b, 0);
+    assert_int_equal(rc, LC_EPROTO_RTMP);
+    assert_int_equal(lc_rtmp_conn_state(x.c), LC_RTMP_FAILED);
+    assert_int_equal(x.s->publish_calls, 0);
+    session_close(&x);
+}
+
+/* Until a publish is accepted the peer is a stranger: messages of at most
+ * LC_RTMP_PREAUTH_MAX_MESSAGE bytes, LC_RTMP_PREAUTH_MAX_BUFFERED bytes of partial messages and
+ * LC_RTMP_PREAUTH_OUTPUT_MAX bytes of unread output. After the publish, the full limits. */
+static void test_preauth_budget(void **state)
+{
+    (void)state;
+    lc_bytes_t b, p;
+    lc_bytes_init(&b);
+    lc_bytes_init(&p);
+
+    /* the largest connect a real client sends fits, in one chunk or at chunk size 128 */
+    const uint32_t sizes[] = {4096, 128};
+    for (size_t k = 0; k < 2; k++) {
+        session_t x;
+        session_open(&x);
+        lc_bytes_reset(&b);
+        tc_handshake(&b);
+        if (sizes[k] != 128)
+            tc_set_chunk_size(&b, 128, sizes[k]);
+        big_connect(&b, sizes[k], 5300);
+        assert_true(b.len > 3073 + 5200);
+        tc_publish_sequence(&b, sizes[k], "k");
+        assert_int_equal(feed(&x, &b, 0), 0);
+        assert_int_equal(lc_rtmp_conn_state(x.c), LC_RTMP_PUBLISHING);
+        session_close(&x);
+    }
+
+    /* a connect of 9000 bytes */
+    lc_bytes_reset(&b);
+    tc_handshake(&b);
+    tc_set_chunk_size(&b, 128, 4096);
+    big_connect(&b, 4096, 9000);
+    expect_preauth_refusal(&b, true);
+
+    /* after connect, a 9000-byte releaseStream (only the header is needed to refuse it) */
+    lc_bytes_reset(&b);
+    tc_handshake(&b);
+    tc_set_chunk_size(&b, 128, 65536);
+    tc_connect(&b, 65536, "live");
+    char *name = malloc(9001);
+    memset(name, 'n', 9000);
+    name[9000] = 0;
+    tc_command(&b, 65536, 0, "releaseStream", 2, name);
+    expect_preauth_refusal(&b, true);
+
+    /* partial messages (each below the message limit) on many chunk streams: 9 x 8000 bytes of
+     * messages of 8100 */
+    lc_bytes_reset(&b);
+    tc_handshake(&b);
+    tc_set_chunk_size(&b, 128, 4000);
+    tc_connect(&b, 4000, "live");
+    for (uint32_t i = 0; i < 9; i++) {
+        tc_basic(&b, 0, 10 + i);
+        tc_be(&b, 0, 3);
+        tc_be(&b, 8100, 3);
+        tc_u8(&b, LC_RTMP_MSG_COMMAND_AMF0);
+        tc_be(&b, 0, 4);
+        tc_put(&b, name, 4000);
+        tc_basic(&b, 3, 10 + i);
+        tc_put(&b, name, 4000);
+    }
+    expect_preauth_refusal(&b, true);
+
+    /* pings answered but never read: 1500 pongs of 18 bytes */
+    lc_bytes_reset(&b);
+    tc_handshake(&b);
+    tc_connect(&b, 128, "live");
+    for (int i = 0; i < 1500; i++)
+        tc_chunk(&b, 128, 0, 2, 0, LC_RTMP_MSG_USER_CONTROL, 0, "\x00\x06\x00\x00\x00\x01", 6,
+                 true);
+    expect_preauth_refusal(&b, false);
+
+    /* once publishing: a 1 MiB video message and 400 KiB of partial messages are fine */
+    session_t x;
+    session_open(&x);
+    lc_bytes_reset(&b);
+    obs_prologue(&b, "k");
+    assert_int_equal(feed(&x, &b, 0), 0);
+    assert_int_equal(lc_rtmp_conn_state(x.c), LC_RTMP_PUBLISHING);
+    lc_bytes_reset(&b);
+    tc_metadata(&b, 4096, true, false);
+    tc_avc_body(&p, true, 0, 0, tc_avcc_320x240, sizeof tc_avcc_320x240);
+    tc_chunk(&b, 4096, 0, 6, 0, LC_RTMP_MSG_VIDEO, 1, p.data, (uint32_t)p.len, true);
+    video_body(&p, true, 0, 1u << 20);
+    tc_chunk(&b, 4096, 0, 6, 40, LC_RTMP_MSG_VIDEO, 1, p.data, (uint32_t)p.len, true);
+    for (uint32_t i = 0; i < 4; i++) {
+        tc_basic(&b, 0, 20 + i);
+        tc_be(&b, 0, 3);
+        tc_be(&b, 200000, 3);
+        tc_u8(&b, LC_RTMP_MSG_VIDEO);
+        tc_be(&b, 1, 4);
+        tc_put(&b, p.data, 4096);
+        for (int k = 0; k < 24; k++) {
+            tc_basic(&b, 3, 20 + i);
+            tc_put(&b, p.data, 4096);
+        }
+    }
+    assert_int_equal(feed(&x, &b, 0), 0);
+    assert_int_equal(lc_rtmp_conn_state(x.c), LC_RTMP_PUBLISHING);
+    assert_int_equal(tc_count(x.s, 0, false), 1);
+    assert_int_equal(x.s->packets[0].size, (1 << 20) - 5);
+    session_close(&x);
+
+    free(name);
+    lc_bytes_free(&p);
+    lc_bytes_free(&b);
+}
+
 /* ---- keep-alive ----------------------------------------------------------------------------- */
 
 static void test_ping(void **state)
@@ -1039,6 +1262,7 @@ int main(void)
         cmocka_unit_test(test_promised_track_missing),
         cmocka_unit_test(test_hold_limit),
         cmocka_unit_test(test_timestamp_regressions),
+        cmocka_unit_test_teardown(test_timestamp_jumps, log_capture_teardown),
         cmocka_unit_test(test_publish_refusals),
         cmocka_unit_test(test_key_query_stripped),
         cmocka_unit_test(test_finish_outcomes),
@@ -1046,6 +1270,7 @@ int main(void)
         cmocka_unit_test(test_media_refusals),
         cmocka_unit_test(test_sequence_header_change),
         cmocka_unit_test(test_sink_errors),
+        cmocka_unit_test(test_preauth_budget),
         cmocka_unit_test(test_ping),
         cmocka_unit_test(test_acknowledgements),
         cmocka_unit_test(test_output_backlog),

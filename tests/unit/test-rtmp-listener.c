@@ -1,7 +1,7 @@
 /* The RTMP listener (ingest.h) with the real lc_live behind it: listen addresses, the real ffmpeg
  * publishing end to end into an HLS window, refusals, a hostile connection next to a good one,
- * timeouts, the connection limit, and how publishers finish (socket lost → grace, server stop →
- * ended). */
+ * timeouts (a silent publisher is lost, its reconnect goes through), the connection limits
+ * (eviction, per address), and how publishers finish (socket lost → grace, server stop → ended). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,9 +21,12 @@
 
 #include <cmocka.h>
 
+#include "core/log.h"
 #include "core/util.h"
 #include "ingest/ingest.h"
+#include "ingest/peer_key.h"
 #include "live/live.h"
+#include "log_capture.h"
 #include "test-rtmp-client.h"
 
 #define WEBINAR 7
@@ -64,7 +67,7 @@ static int session_begin(void *opaque, int64_t webinar_id, int64_t started_real_
 }
 
 static void session_end(void *opaque, int64_t webinar_id, int64_t session_id, int64_t ended_ms,
-                        double duration_s)
+                        double duration_s, bool recording_ok)
 {
     app_t *a = opaque;
     pthread_mutex_lock(&a->mu);
@@ -200,6 +203,84 @@ static int read_replies(int fd, int ms, uint8_t *types, int max)
     }
     lc_chunk_reader_free(&rd);
     return n;
+}
+
+/* A connection from a chosen loopback address (all of 127/8 is loopback on Linux), so that the
+ * listener sees several "remote addresses". */
+static int dial_from(const char *src, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in s = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, src, &s.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&s, sizeof s), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Reads until the server sends an onStatus (its code is copied to `code`), closes the
+ * connection, or `ms` pass (then `code` is ""). */
+static void read_status(int fd, int ms, char *code, size_t size)
+{
+    lc_chunk_reader_t *rd = lc_chunk_reader_new();
+    size_t skip = 1 + 2 * 1536;
+    int64_t until = lc_now_mono_ms() + ms;
+    uint8_t buf[8192];
+    code[0] = 0;
+    while (!code[0] && lc_now_mono_ms() < until) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r <= 0)
+            break;
+        size_t off = 0;
+        if (skip) {
+            size_t k = (size_t)r < skip ? (size_t)r : skip;
+            skip -= k;
+            off = k;
+        }
+        while (off < (size_t)r && !code[0]) {
+            lc_rtmp_msg_t m;
+            size_t used;
+            int rc = lc_chunk_reader_feed(rd, buf + off, (size_t)r - off, &used, &m, NULL);
+            assert_true(rc >= 0);
+            off += used;
+            if (rc == 0)
+                break;
+            lc_amf_t *v = NULL;
+            if (m.type != LC_RTMP_MSG_COMMAND_AMF0 ||
+                lc_amf0_decode_all(m.data, m.len, &v, NULL) < 0)
+                continue;
+            const char *name = lc_amf_str(lc_amf_item(v, 0), NULL);
+            const char *c = lc_amf_str(lc_amf_get(lc_amf_item(v, 3), "code"), NULL);
+            if (name && c && strcmp(name, "onStatus") == 0)
+                snprintf(code, size, "%s", c);
+            lc_amf_free(&v);
+        }
+    }
+    lc_chunk_reader_free(&rd);
+}
+
+/* Captures the log (log_capture.h) at debug level, so that even debug lines can be checked. */
+static void capture_debug_log(void)
+{
+    assert_int_equal(log_capture_start(), 0);
+    lc_log_set_level(LC_LOG_DEBUG);
+}
+
+static char *end_debug_log(void)
+{
+    lc_log_set_level(LC_LOG_INFO);
+    return log_capture_stop();
+}
+
+static int debug_log_teardown(void **state)
+{
+    free(end_debug_log());
+    return 0;
 }
 
 /* ---- tests ---------------------------------------------------------------------------------- */
@@ -448,6 +529,7 @@ static void test_timeouts(void **state)
     cfg.listen = "127.0.0.1:0";
     cfg.handshake_timeout_ms = 300;
     cfg.idle_timeout_ms = 600;
+    cfg.publish_idle_timeout_ms = 1500;
     fixture_t f;
     start(&f, &cfg);
     int64_t t0 = lc_now_mono_ms();
@@ -457,20 +539,88 @@ static void test_timeouts(void **state)
     assert_in_range(took, 250, 1500);
     close(silent);
 
-    /* a publisher that goes quiet is closed by the idle timeout: the stream waits in grace */
+    /* a publisher that goes quiet is closed by the publish idle timeout (not the shorter idle
+     * timeout) as lost: the stream waits in grace */
     lc_bytes_t b;
     lc_bytes_init(&b);
     publisher_bytes(&b, GOOD_KEY, 5);
     int fd = dial(f.port);
     send_all(fd, &b);
     assert_true(wait_state(&f, LC_LIVE_RUNNING, 3000));
-    assert_true(closed_within(fd, 3000));
+    t0 = lc_now_mono_ms();
+    assert_true(closed_within(fd, 4000));
+    assert_in_range(lc_now_mono_ms() - t0, 1200, 2500);
     assert_true(wait_state(&f, LC_LIVE_GRACE, 3000));
+    close(fd);
+
+    /* one that stopped publishing (and stays connected) falls under the idle timeout */
+    fd = dial(f.port);
+    send_all(fd, &b);
+    assert_true(wait_state(&f, LC_LIVE_RUNNING, 3000));
+    lc_bytes_reset(&b);
+    tc_command(&b, 4096, 1, "FCUnpublish", 6, GOOD_KEY);
+    tc_command(&b, 4096, 1, "deleteStream", 7, NULL);
+    send_all(fd, &b);
+    assert_true(wait_state(&f, LC_LIVE_OFFLINE, 3000));
+    t0 = lc_now_mono_ms();
+    assert_true(closed_within(fd, 3000));
+    assert_in_range(lc_now_mono_ms() - t0, 300, 1200);
     close(fd);
     lc_bytes_free(&b);
     stop(&f);
 }
 
+/* Remote addresses reduced to what is counted: IPv4 addresses, IPv6 /64 networks. */
+static void test_peer_key(void **state)
+{
+    (void)state;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(1)};
+    struct sockaddr_in b = {.sin_family = AF_INET, .sin_port = htons(2)};
+    inet_pton(AF_INET, "192.0.2.1", &a.sin_addr);
+    inet_pton(AF_INET, "192.0.2.1", &b.sin_addr);
+    lc_peer_key_t ka, kb;
+    assert_int_equal(lc_peer_key((struct sockaddr *)&a, sizeof a, &ka), 0);
+    assert_int_equal(lc_peer_key((struct sockaddr *)&b, sizeof b, &kb), 0);
+    assert_true(lc_peer_key_equal(&ka, &kb)); /* the port does not matter */
+    inet_pton(AF_INET, "192.0.2.2", &b.sin_addr);
+    assert_int_equal(lc_peer_key((struct sockaddr *)&b, sizeof b, &kb), 0);
+    assert_false(lc_peer_key_equal(&ka, &kb));
+
+    /* one /64 is one peer; the next /64 is another; a v4-mapped address is its IPv4 address */
+    struct sockaddr_in6 x = {.sin6_family = AF_INET6}, y = {.sin6_family = AF_INET6};
+    inet_pton(AF_INET6, "2001:db8:1:2:aaaa::1", &x.sin6_addr);
+    inet_pton(AF_INET6, "2001:db8:1:2:ffff:1:2:3", &y.sin6_addr);
+    lc_peer_key_t kx, ky;
+    assert_int_equal(lc_peer_key((struct sockaddr *)&x, sizeof x, &kx), 0);
+    assert_int_equal(lc_peer_key((struct sockaddr *)&y, sizeof y, &ky), 0);
+    assert_true(lc_peer_key_equal(&kx, &ky));
+    inet_pton(AF_INET6, "2001:db8:1:3::1", &y.sin6_addr);
+    assert_int_equal(lc_peer_key((struct sockaddr *)&y, sizeof y, &ky), 0);
+    assert_false(lc_peer_key_equal(&kx, &ky));
+    inet_pton(AF_INET6, "::ffff:192.0.2.1", &y.sin6_addr);
+    assert_int_equal(lc_peer_key((struct sockaddr *)&y, sizeof y, &ky), 0);
+    assert_true(lc_peer_key_equal(&ka, &ky));
+    inet_pton(AF_INET6, "::ffff:192.0.2.2", &y.sin6_addr);
+    assert_int_equal(lc_peer_key((struct sockaddr *)&y, sizeof y, &ky), 0);
+    assert_false(lc_peer_key_equal(&ka, &ky));
+    inet_pton(AF_INET6, "::1", &y.sin6_addr); /* not confused with an IPv4 address */
+    assert_int_equal(lc_peer_key((struct sockaddr *)&y, sizeof y, &ky), 0);
+    assert_false(lc_peer_key_equal(&ka, &ky));
+    assert_false(lc_peer_key_equal(&kx, &ky));
+
+    /* errors: short lengths, other families */
+    assert_int_equal(lc_peer_key((struct sockaddr *)&a, sizeof a - 1, &ka), -EINVAL);
+    assert_int_equal(lc_peer_key((struct sockaddr *)&x, sizeof x - 1, &kx), -EINVAL);
+    assert_int_equal(lc_peer_key(NULL, 0, &kx), -EINVAL);
+    struct sockaddr_storage u = {.ss_family = AF_UNIX};
+    assert_int_equal(lc_peer_key((struct sockaddr *)&u, sizeof u, &kx), -EAFNOSUPPORT);
+    lc_peer_key_t zero = {{0}};
+    assert_true(lc_peer_key_equal(&kx, &zero));
+}
+
+/* At the connection limit, the oldest connection that has not published yet makes room for the
+ * new one (a flood of idle connections cannot lock a presenter out); publishers are never
+ * evicted. Nothing about the peers' addresses is logged. */
 static void test_max_connections(void **state)
 {
     (void)state;
@@ -480,19 +630,146 @@ static void test_max_connections(void **state)
     cfg.max_connections = 2;
     fixture_t f;
     start(&f, &cfg);
-    int a = dial(f.port), b = dial(f.port);
+    capture_debug_log();
+    int a = dial(f.port);
+    usleep(50000);
+    int b = dial(f.port);
     usleep(100000);
     int c = dial(f.port);
-    assert_true(closed_within(c, 2000));
-    assert_false(closed_within(a, 300));
+    assert_true(closed_within(a, 2000)); /* the oldest made room */
     assert_false(closed_within(b, 300));
-    close(c);
+    assert_false(closed_within(c, 300));
     close(a);
-    usleep(300000); /* the listener notices and frees the slot */
+
+    /* b publishes: from now on the pending one (c) is evicted, never b */
+    lc_bytes_t pub;
+    lc_bytes_init(&pub);
+    publisher_bytes(&pub, GOOD_KEY, 50);
+    send_all(b, &pub);
+    assert_true(wait_state(&f, LC_LIVE_RUNNING, 3000));
     int d = dial(f.port);
+    assert_true(closed_within(c, 2000));
     assert_false(closed_within(d, 300));
-    close(b);
+    assert_false(closed_within(b, 300));
+    assert_int_equal(lc_live_state(f.live, WEBINAR, NULL), LC_LIVE_RUNNING);
+    close(c);
     close(d);
+    close(b);
+    char *log = end_debug_log();
+    assert_non_null(log);
+    assert_null(strstr(log, "127.0.0."));
+    free(log);
+    stop(&f);
+
+    /* every slot publishing: the new connection is the one refused */
+    cfg.max_connections = 1;
+    start(&f, &cfg);
+    int p = dial(f.port);
+    send_all(p, &pub);
+    assert_true(wait_state(&f, LC_LIVE_RUNNING, 3000));
+    int e = dial(f.port);
+    assert_true(closed_within(e, 2000));
+    assert_false(closed_within(p, 300));
+    assert_int_equal(lc_live_state(f.live, WEBINAR, NULL), LC_LIVE_RUNNING);
+    close(e);
+    close(p);
+    lc_bytes_free(&pub);
+    stop(&f);
+}
+
+/* At most 8 (the default) not-yet-publishing connections per remote address: the 9th is refused,
+ * another address is not affected, and a connection that publishes no longer counts. */
+static void test_per_address_limit(void **state)
+{
+    (void)state;
+    fixture_t f;
+    start(&f, NULL);
+    capture_debug_log();
+    int fds[8];
+    for (int i = 0; i < 8; i++)
+        fds[i] = dial_from("127.0.0.1", f.port);
+    usleep(100000);
+    int extra = dial_from("127.0.0.1", f.port);
+    assert_true(closed_within(extra, 2000));
+    close(extra);
+    int other = dial_from("127.0.0.2", f.port);
+    assert_false(closed_within(other, 300));
+    for (int i = 0; i < 8; i++)
+        assert_false(closed_within(fds[i], 20));
+
+    lc_bytes_t pub;
+    lc_bytes_init(&pub);
+    publisher_bytes(&pub, GOOD_KEY, 50);
+    send_all(fds[0], &pub);
+    assert_true(wait_state(&f, LC_LIVE_RUNNING, 3000));
+    int again = dial_from("127.0.0.1", f.port);
+    assert_false(closed_within(again, 300));
+    close(again);
+    close(other);
+    for (int i = 0; i < 8; i++)
+        close(fds[i]);
+    char *log = end_debug_log();
+    assert_non_null(log);
+    assert_null(strstr(log, "127.0.0."));
+    free(log);
+    lc_bytes_free(&pub);
+    stop(&f);
+}
+
+/* Defaults that bound what an unauthenticated peer can hold. */
+static void test_config_defaults(void **state)
+{
+    (void)state;
+    lc_ingest_config_t cfg;
+    lc_ingest_config_default(&cfg);
+    assert_int_equal(cfg.max_connections, 256);
+    assert_int_equal(cfg.handshake_timeout_ms, 5000);
+    assert_int_equal(cfg.idle_timeout_ms, 30000);
+    assert_int_equal(cfg.publish_idle_timeout_ms, 10000);
+    assert_int_equal(cfg.max_pending_per_address, 8);
+}
+
+/* A presenter's network changes under a live push: the old connection stays half-open (no RST,
+ * no more bytes). A second publisher is refused while the webinar is live, but the silent
+ * publisher is closed as lost after 10 s (by default), and the presenter's retry goes through. */
+static void test_half_open_publisher(void **state)
+{
+    (void)state;
+    fixture_t f;
+    start(&f, NULL);
+    lc_bytes_t b;
+    lc_bytes_init(&b);
+    publisher_bytes(&b, GOOD_KEY, 50);
+    int old = dial(f.port);
+    send_all(old, &b);
+    assert_true(wait_state(&f, LC_LIVE_RUNNING, 3000));
+    int64_t t0 = lc_now_mono_ms();
+    char code[64];
+
+    int c = dial(f.port);
+    send_all(c, &b);
+    read_status(c, 3000, code, sizeof code);
+    assert_string_equal(code, "NetStream.Publish.BadName"); /* still live: refused */
+    close(c);
+
+    int64_t ok_at = 0;
+    while (!ok_at && lc_now_mono_ms() - t0 < 15000) {
+        usleep(500000); /* the presenter's retries */
+        c = dial(f.port);
+        send_all(c, &b);
+        read_status(c, 3000, code, sizeof code);
+        if (strcmp(code, "NetStream.Publish.Start") == 0)
+            ok_at = lc_now_mono_ms();
+        else
+            close(c);
+    }
+    assert_true(ok_at > 0);
+    assert_in_range(ok_at - t0, 9000, 12000);
+    assert_true(closed_within(old, 1000)); /* the half-open one was closed by the server */
+    assert_int_equal(lc_live_state(f.live, WEBINAR, NULL), LC_LIVE_RUNNING);
+    close(old);
+    close(c);
+    lc_bytes_free(&b);
     stop(&f);
 }
 
@@ -506,7 +783,11 @@ int main(void)
         cmocka_unit_test(test_drop_then_stop),
         cmocka_unit_test(test_hostile_next_to_good),
         cmocka_unit_test(test_timeouts),
-        cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_peer_key),
+        cmocka_unit_test_teardown(test_max_connections, debug_log_teardown),
+        cmocka_unit_test_teardown(test_per_address_limit, debug_log_teardown),
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_half_open_publisher),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

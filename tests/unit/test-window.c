@@ -1,4 +1,5 @@
-/* Window tests: the writer's calls and what readers get back, sliding and retention, cached
+/* Window tests: the writer's calls and what readers get back, sliding and retention (RFC 8216
+ * 6.2.1/6.2.2: nothing listed twice, sequences and target duration never going back), cached
  * playlists, and a multi-threaded reader stress (run under ASan in the test build). */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,7 +16,10 @@
 #include <cmocka.h>
 
 #include "core/buf.h"
+#include "core/log.h"
 #include "live/window.h"
+
+#include "log_capture.h"
 
 #define T0 1700000000000LL
 
@@ -135,12 +139,6 @@ static void test_flow(void **state)
     lc_window_config_t cfg = config(3, 1, false);
     lc_window_t *w = lc_window_new(&cfg);
     add_init(w, 1);
-    lc_buf_t *master = lc_window_master_playlist(w);
-    assert_string_equal((const char *)lc_buf_cdata(master),
-                        "#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n"
-                        "#EXT-X-STREAM-INF:BANDWIDTH=2500000,CODECS=\"avc1.64001f,mp4a.40.2\","
-                        "RESOLUTION=1280x720,FRAME-RATE=30.000\nindex.m3u8\n");
-    lc_buf_unref(master);
     lc_buf_t *init = lc_window_init(w, 1);
     assert_memory_equal(lc_buf_cdata(init), "ftypmoov", 8);
     lc_buf_unref(init);
@@ -157,11 +155,19 @@ static void test_flow(void **state)
     assert_null(lc_window_part(w, 0, 2));
     assert_null(lc_window_part(w, 0, -1));
     assert_null(lc_window_segment(w, 0));
-    char *text = playlist_text(w);
-    assert_string_equal(text, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n"
-                              "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-    free(text);
+    /* Without low latency nothing is listed before the first segment ends: no playlist at all
+     * (one without a segment is an error to players), and no multivariant playlist naming it. */
+    assert_null(lc_window_media_playlist(w));
+    assert_null(lc_window_media_playlist_delta(w));
+    assert_null(lc_window_master_playlist(w));
     end(w, 0, 1, 2, 1.0);
+    lc_buf_t *master = lc_window_master_playlist(w);
+    assert_non_null(master);
+    assert_string_equal((const char *)lc_buf_cdata(master),
+                        "#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+                        "#EXT-X-STREAM-INF:BANDWIDTH=2500000,CODECS=\"avc1.64001f,mp4a.40.2\","
+                        "RESOLUTION=1280x720,FRAME-RATE=30.000\nindex.m3u8\n");
+    lc_buf_unref(master);
 
     lc_buf_t *seg = lc_window_segment(w, 0);
     lc_buf_t *p0 = lc_window_part(w, 0, 0);
@@ -187,9 +193,15 @@ static void test_flow(void **state)
     lc_buf_t *delta = lc_window_media_playlist_delta(w);
     assert_ptr_equal(delta, a); /* no low latency: the delta form is the playlist itself */
     lc_buf_unref(delta);
-    begin(w, 1, 1, false);
+    begin(w, 1, 1, false); /* not listed without low latency: nothing changed */
+    part(w, 1, 0, 1, 0.5);
     lc_buf_t *c = lc_window_media_playlist(w);
+    assert_ptr_equal(a, c);
+    lc_buf_unref(c);
+    end(w, 1, 1, 1, 0.5);
+    c = lc_window_media_playlist(w);
     assert_ptr_not_equal(a, c);
+    assert_non_null(strstr((const char *)lc_buf_cdata(c), "seg-1.m4s\n"));
     lc_buf_unref(a);
     lc_buf_unref(b);
     lc_buf_unref(c);
@@ -208,6 +220,7 @@ static void test_session(void **state)
     lc_window_t *w = lc_window_new(&cfg);
     assert_int_equal(lc_window_session_id(w), 42);
     add_init(w, 1);
+    segment(w, 0, 1, false, 4);
     lc_buf_t *master = lc_window_master_playlist(w);
     const char *text = (const char *)lc_buf_cdata(master);
     assert_string_equal(text + strlen(text) - strlen("\n42/index.m3u8\n"), "\n42/index.m3u8\n");
@@ -354,12 +367,29 @@ static void test_end(void **state)
     lc_window_end(w); /* idempotent */
     lc_window_unref(w);
 
-    /* The only segment, begun without parts: dropped at the end, and with it the playlist. */
+    /* The only segment, begun without parts: nothing to play yet, so no playlist even with low
+     * latency; its first part makes one (a part alone is playable). */
     w = lc_window_new(&cfg);
     add_init(w, 1);
     begin(w, 0, 1, false);
+    assert_null(playlist_text(w));
+    assert_null(lc_window_master_playlist(w));
+    part(w, 0, 0, 1, 0.5);
     assert_non_null(text = playlist_text(w));
+    assert_non_null(strstr(text, "#EXT-X-MEDIA-SEQUENCE:0\n"));
+    assert_non_null(strstr(text, "#EXT-X-PART:DURATION=0.500,URI=\"part-0.0.m4s\",INDEPENDENT=YES\n"
+                                 "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-0.1.m4s\"\n"));
+    assert_null(strstr(text, "#EXTINF"));
     free(text);
+    lc_buf_t *master = lc_window_master_playlist(w);
+    assert_non_null(master);
+    lc_buf_unref(master);
+    lc_window_unref(w);
+
+    /* The only segment, begun without parts: dropped at the end, and no playlist ever. */
+    w = lc_window_new(&cfg);
+    add_init(w, 1);
+    begin(w, 0, 1, false);
     lc_window_end(w);
     assert_null(playlist_text(w));
     lc_window_unref(w);
@@ -410,7 +440,8 @@ static void test_refused(void **state)
     lc_window_unref(w);
 }
 
-/* EXT-X-TARGETDURATION follows the longest segment (rounded) and never comes back down. */
+/* EXT-X-TARGETDURATION follows the longest segment (rounded) and never comes back down, even
+ * once that segment has left the playlist. */
 static void test_target_duration(void **state)
 {
     lc_window_config_t cfg = config(2, 0, false);
@@ -424,11 +455,171 @@ static void test_target_duration(void **state)
     text = playlist_text(w);
     assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:4\n"));
     free(text);
-    for (int msn = 2; msn < 6; msn++)
+    /* Segment 1 leaves once what stays lasts 3 x 4 s: six more 2 s segments. */
+    for (int msn = 2; msn < 8; msn++)
         segment(w, msn, 1, false, 4);
     text = playlist_text(w);
     assert_null(strstr(text, "seg-1.m4s"));
+    assert_non_null(strstr(text, "#EXT-X-MEDIA-SEQUENCE:2\n"));
     assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:4\n"));
+    free(text);
+    lc_window_unref(w);
+
+    /* The configured target is the floor: short segments do not lower it. */
+    cfg = config(3, 0, false);
+    cfg.segment_target_s = 1.5;
+    w = lc_window_new(&cfg);
+    add_init(w, 1);
+    segment(w, 0, 1, false, 1);
+    text = playlist_text(w);
+    assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:2\n"));
+    free(text);
+    lc_window_unref(w);
+}
+
+/* Parses the numbers a playlist's header carries, and sums its EXTINF values. */
+typedef struct {
+    int64_t media_seq, disc_seq, target;
+    int segments;
+    double listed_s, longest_s, first_s;
+    int64_t first_msn, last_msn;
+} header_t;
+
+static header_t parse_playlist(const char *text)
+{
+    header_t h = {.first_msn = -1, .last_msn = -1};
+    const char *p;
+    assert_non_null(p = strstr(text, "#EXT-X-MEDIA-SEQUENCE:"));
+    h.media_seq = strtoll(p + 22, NULL, 10);
+    if ((p = strstr(text, "#EXT-X-DISCONTINUITY-SEQUENCE:")))
+        h.disc_seq = strtoll(p + 30, NULL, 10);
+    assert_non_null(p = strstr(text, "#EXT-X-TARGETDURATION:"));
+    h.target = strtoll(p + 22, NULL, 10);
+    for (p = text; (p = strstr(p, "#EXTINF:")); p += 8) {
+        double d = strtod(p + 8, NULL);
+        long long msn;
+        assert_int_equal(sscanf(strchr(p, '\n') + 1, "seg-%lld.m4s", &msn), 1);
+        if (h.first_msn < 0) {
+            h.first_msn = msn;
+            h.first_s = d;
+        }
+        h.last_msn = msn;
+        h.listed_s += d;
+        h.longest_s = d > h.longest_s ? d : h.longest_s;
+        h.segments++;
+    }
+    return h;
+}
+
+/* The review's case: one 8 s segment (a presenter's GOP) after many 2 s ones, with reconnects
+ * around it. RFC 8216: EXT-X-MEDIA-SEQUENCE and EXT-X-DISCONTINUITY-SEQUENCE never go back, no
+ * segment is listed again after it left, EXTINF never exceeds EXT-X-TARGETDURATION (which never
+ * decreases), and the playlist keeps 3 target durations by keeping segments longer. One WARN for
+ * the session says what to change in the encoder. */
+static void test_never_back(void **state)
+{
+    lc_window_config_t cfg = config(3, 2, false);
+    cfg.session_id = 9;
+    lc_window_t *w = lc_window_new(&cfg);
+    assert_int_equal(log_capture_start(), 0);
+    header_t prev = {0};
+    int64_t left_below = 0; /* segments below this msn left the playlist for good */
+    int init = 0;
+    for (int msn = 0; msn < 40; msn++) {
+        bool new_run = msn % 12 == 0; /* a reconnect every 12 segments */
+        if (new_run)
+            add_init(w, ++init);
+        int nparts = msn == 14 ? 16 : msn == 27 ? 11 : 4; /* 8 s, then 5.5 s */
+        segment(w, msn, init, new_run && msn > 0, nparts);
+        char *text = playlist_text(w);
+        header_t h = parse_playlist(text);
+        assert_true(h.media_seq >= prev.media_seq);
+        assert_true(h.disc_seq >= prev.disc_seq);
+        assert_true(h.target >= prev.target);
+        assert_int_equal(h.first_msn, h.media_seq);
+        assert_int_equal(h.last_msn, msn);
+        assert_true(h.first_msn >= left_below);
+        left_below = h.first_msn;
+        assert_true(h.longest_s <= (double)h.target);
+        /* A segment leaves only while what stays lasts 3 target durations (a target that just
+         * grew may find fewer listed: they are kept, not brought back), and the oldest listed
+         * one stays only for the window or for those 3 target durations. */
+        if (h.media_seq > prev.media_seq)
+            assert_true(h.listed_s >= 3.0 * (double)h.target - 1e-9);
+        if (h.segments > 3)
+            assert_true(h.listed_s - h.first_s < 3.0 * (double)h.target + 1e-9);
+        if (msn >= 14)
+            assert_int_equal(h.target, 8);
+        prev = h;
+        free(text);
+    }
+    char *log = log_capture_stop();
+    assert_non_null(log);
+    /* 14 x 2 s, then 8 s: the target becomes 8, the older segments stay listed (12 s < 24 s) */
+    assert_int_equal(log_lines(log, "WARN ", "set the encoder's keyframe interval to 1–2 s"), 1);
+    assert_int_equal(log_lines(log, "WARN ", "session 9: segment 14 lasts 8.000 s"), 1);
+    assert_int_equal(log_lines(log, "ERROR", NULL), 0);
+    free(log);
+    /* Four runs began; the discontinuities of the first two reconnects (msn 12 and 24) left the
+     * playlist, which lists 28..39 (27 left once 28..39 lasted 24 s). */
+    assert_int_equal(prev.media_seq, 28);
+    assert_int_equal(prev.disc_seq, 2);
+    lc_window_unref(w);
+}
+
+/* The 8 s segment of the review's report, step by step: MEDIA-SEQUENCE stays, nothing older is
+ * listed again. */
+static void test_long_segment_keeps_older(void **state)
+{
+    lc_window_config_t cfg = config(3, 4, false);
+    lc_window_t *w = lc_window_new(&cfg);
+    add_init(w, 1);
+    for (int msn = 0; msn < 9; msn++)
+        segment(w, msn, 1, false, 4);
+    char *text = playlist_text(w);
+    assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:6\n"));
+    free(text);
+    assert_int_equal(log_capture_start(), 0);
+    segment(w, 9, 1, false, 16);
+    free(log_capture_stop());
+    text = playlist_text(w);
+    /* 6, 7, 8 and 9 (14 s) stay listed until 24 s would remain without the oldest. */
+    assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:8\n#EXT-X-MEDIA-SEQUENCE:6\n"));
+    assert_null(strstr(text, "seg-5.m4s"));
+    free(text);
+    for (int msn = 10; msn < 16; msn++)
+        segment(w, msn, 1, false, 4);
+    text = playlist_text(w);
+    /* 6 left only when 7..15 (26 s) lasted 24 s without it. */
+    assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:8\n#EXT-X-MEDIA-SEQUENCE:7\n"));
+    free(text);
+    /* keep_extra_segments (4) more stay downloadable after they left: 3..6. */
+    lc_buf_t *s2 = lc_window_segment(w, 2), *s3 = lc_window_segment(w, 3);
+    assert_null(s2);
+    assert_non_null(s3);
+    lc_buf_unref(s3);
+    lc_window_unref(w);
+}
+
+/* A segment that does not follow the one before (an msn skipped, or another init without the
+ * flag) is a discontinuity all the same, counted when it leaves. */
+static void test_gap_is_discontinuity(void **state)
+{
+    lc_window_config_t cfg = config(3, 0, false);
+    lc_window_t *w = lc_window_new(&cfg);
+    add_init(w, 1);
+    segment(w, 0, 1, false, 4);
+    segment(w, 2, 1, false, 4); /* 1 never came */
+    add_init(w, 2);
+    segment(w, 3, 2, false, 4); /* a new init, not flagged */
+    char *text = playlist_text(w);
+    assert_non_null(strstr(text, "seg-0.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:"));
+    assert_non_null(strstr(text, "seg-2.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-2.mp4\"\n"));
+    free(text);
+    for (int msn = 4; msn < 7; msn++)
+        segment(w, msn, 2, false, 4);
+    text = playlist_text(w);
+    assert_non_null(strstr(text, "#EXT-X-MEDIA-SEQUENCE:4\n#EXT-X-DISCONTINUITY-SEQUENCE:2\n"));
     free(text);
     lc_window_unref(w);
 }
@@ -533,6 +724,9 @@ int main(void)
         cmocka_unit_test(test_end),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_target_duration),
+        cmocka_unit_test_teardown(test_never_back, log_capture_teardown),
+        cmocka_unit_test_teardown(test_long_segment_keeps_older, log_capture_teardown),
+        cmocka_unit_test(test_gap_is_discontinuity),
         cmocka_unit_test(test_reader_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

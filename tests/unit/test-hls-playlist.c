@@ -1,4 +1,7 @@
-/* Playlist rendering tests: each playlist is compared, tag by tag, with the exact text expected. */
+/* HLS playlist rendering tests (server/hls/playlist.h): each playlist is compared, tag by tag,
+ * with the exact text expected; the live sliding form (with and without low latency), the
+ * recording's EVENT and VOD forms, the discontinuity rule both share, and the multivariant
+ * playlist. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,30 +13,30 @@
 #include <cmocka.h>
 
 #include "core/buf.h"
-#include "live/playlist.h"
+#include "hls/playlist.h"
 
 #define T0 1700000000000LL /* 2023-11-14T22:13:20.000Z */
 
 /* A run of segments with their parts, built for one test. */
 typedef struct {
     lc_part_meta_t parts[32][8];
-    lc_playlist_segment_t segs[32];
+    lc_hls_segment_t segs[32];
     int n;
-    lc_playlist_segment_t partial;
+    lc_hls_segment_t partial;
 } fixture_t;
 
 /* Appends segment `msn` of `nparts` parts of `part_s` seconds; its PDT follows the previous
  * segment's end. The first part is independent, and so is the third (a keyframe mid-segment). */
-static lc_playlist_segment_t *add(fixture_t *f, int64_t msn, int nparts, double part_s, int init,
+static lc_hls_segment_t *add(fixture_t *f, int64_t msn, int nparts, double part_s, int init,
                                   bool disc)
 {
-    lc_playlist_segment_t *prev = f->n ? &f->segs[f->n - 1] : NULL;
+    lc_hls_segment_t *prev = f->n ? &f->segs[f->n - 1] : NULL;
     int64_t pdt = prev ? prev->meta.pdt_ms + (int64_t)(prev->meta.duration * 1000 + 0.5) : T0;
     lc_part_meta_t *parts = f->parts[f->n];
     for (int i = 0; i < nparts; i++)
         parts[i] = (lc_part_meta_t){msn, i, part_s, i == 0 || i == 2, init};
-    lc_playlist_segment_t *s = &f->segs[f->n++];
-    *s = (lc_playlist_segment_t){
+    lc_hls_segment_t *s = &f->segs[f->n++];
+    *s = (lc_hls_segment_t){
         .meta = {msn, nparts * part_s, pdt, disc, init, nparts},
         .parts = parts,
         .part_count = nparts,
@@ -42,7 +45,7 @@ static lc_playlist_segment_t *add(fixture_t *f, int64_t msn, int nparts, double 
 }
 
 /* Turns the last segment added into the segment in progress, with `nparts` parts so far. */
-static const lc_playlist_segment_t *to_partial(fixture_t *f, int nparts)
+static const lc_hls_segment_t *to_partial(fixture_t *f, int nparts)
 {
     f->partial = f->segs[--f->n];
     f->partial.part_count = nparts;
@@ -50,10 +53,10 @@ static const lc_playlist_segment_t *to_partial(fixture_t *f, int nparts)
     return &f->partial;
 }
 
-static lc_playlist_media_t media(const fixture_t *f, int first, const lc_playlist_segment_t *partial,
+static lc_hls_media_t media(const fixture_t *f, int first, const lc_hls_segment_t *partial,
                                  bool ll)
 {
-    return (lc_playlist_media_t){
+    return (lc_hls_media_t){
         .segments = f->segs + first,
         .segment_count = f->n - first,
         .partial = partial,
@@ -63,11 +66,11 @@ static lc_playlist_media_t media(const fixture_t *f, int first, const lc_playlis
     };
 }
 
-static void expect_media(const lc_playlist_media_t *pl, bool delta, const char *expected)
+static void expect_media(const lc_hls_media_t *pl, bool delta, const char *expected)
 {
     lc_bytes_t out;
     lc_bytes_init(&out);
-    assert_int_equal(lc_playlist_render_media(pl, delta, &out), 0);
+    assert_int_equal(lc_hls_render_media(pl, delta, &out), 0);
     assert_string_equal((const char *)out.data, expected);
     lc_bytes_free(&out);
 }
@@ -76,7 +79,7 @@ static void expect_master(const lc_media_info_t *info, const char *expected)
 {
     lc_bytes_t out;
     lc_bytes_init(&out);
-    assert_int_equal(lc_playlist_render_master(info, "index.m3u8", &out), 0);
+    assert_int_equal(lc_hls_render_multivariant(info, "index.m3u8", &out), 0);
     assert_string_equal((const char *)out.data, expected);
     lc_bytes_free(&out);
 }
@@ -90,7 +93,7 @@ static void test_basic(void **state)
     add(&f, 11, 4, 0.5, 1, false);
     add(&f, 12, 3, 0.5, 1, false);
     add(&f, 13, 2, 0.5, 1, false);
-    lc_playlist_media_t pl = media(&f, 0, to_partial(&f, 2), false);
+    lc_hls_media_t pl = media(&f, 0, to_partial(&f, 2), false);
     /* The segment in progress is not listed without low latency. */
     expect_media(&pl, false,
                  "#EXTM3U\n"
@@ -137,7 +140,7 @@ static void test_discontinuity(void **state)
     add(&f, 22, 4, 0.5, 3, true);
     f.segs[2].meta.pdt_ms += 5000; /* the presenter was away for 5 s */
     add(&f, 23, 4, 0.5, 3, false);
-    lc_playlist_media_t pl = media(&f, 0, NULL, false);
+    lc_hls_media_t pl = media(&f, 0, NULL, false);
     pl.discontinuity_sequence = 1;
     expect_media(&pl, false,
                  "#EXTM3U\n"
@@ -204,11 +207,11 @@ static void test_window_sliding(void **state)
     for (int i = 0; i < 8; i++)
         add(&f, i, 4, 0.5, 1, false);
     for (int first = 0; first + 3 <= 8; first++) {
-        lc_playlist_media_t pl = media(&f, first, NULL, false);
+        lc_hls_media_t pl = media(&f, first, NULL, false);
         pl.segment_count = 3;
         lc_bytes_t out;
         lc_bytes_init(&out);
-        assert_int_equal(lc_playlist_render_media(&pl, false, &out), 0);
+        assert_int_equal(lc_hls_render_media(&pl, false, &out), 0);
         char head[512];
         snprintf(head, sizeof head,
                  "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:%d\n"
@@ -229,7 +232,7 @@ static void test_endlist(void **state)
     fixture_t f = {0};
     add(&f, 0, 4, 0.5, 1, false);
     add(&f, 1, 1, 0.25, 1, false);
-    lc_playlist_media_t pl = media(&f, 0, NULL, false);
+    lc_hls_media_t pl = media(&f, 0, NULL, false);
     pl.ended = true;
     expect_media(&pl, false,
                  "#EXTM3U\n"
@@ -281,7 +284,7 @@ static void test_low_latency(void **state)
     for (int i = 0; i < 4; i++)
         add(&f, 10 + i, 4, 0.5, 1, false);
     add(&f, 14, 4, 0.5, 1, false);
-    lc_playlist_media_t pl = media(&f, 0, to_partial(&f, 2), true);
+    lc_hls_media_t pl = media(&f, 0, to_partial(&f, 2), true);
     expect_media(&pl, false,
                  "#EXTM3U\n"
                  "#EXT-X-VERSION:9\n"
@@ -325,7 +328,7 @@ static void test_low_latency_edges(void **state)
 {
     fixture_t f = {0};
     add(&f, 5, 4, 0.5, 1, false);
-    lc_playlist_media_t pl = media(&f, 0, NULL, true);
+    lc_hls_media_t pl = media(&f, 0, NULL, true);
     expect_media(&pl, false,
                  "#EXTM3U\n"
                  "#EXT-X-VERSION:9\n"
@@ -370,10 +373,10 @@ static void test_low_latency_edges(void **state)
                  "#EXT-X-PART:DURATION=0.500,URI=\"part-6.0.m4s\",INDEPENDENT=YES\n"
                  "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-6.1.m4s\"\n");
 
-    /* Only a segment in progress, without parts yet. */
+    /* Only the first part of the first segment: legal with low latency (the part plays). */
     fixture_t g = {0};
-    add(&g, 0, 0, 0.5, 1, false);
-    pl = media(&g, 0, to_partial(&g, 0), true);
+    add(&g, 0, 1, 0.5, 1, false);
+    pl = media(&g, 0, to_partial(&g, 1), true);
     expect_media(&pl, false,
                  "#EXTM3U\n"
                  "#EXT-X-VERSION:9\n"
@@ -385,15 +388,19 @@ static void test_low_latency_edges(void **state)
                  "#EXT-X-INDEPENDENT-SEGMENTS\n"
                  "#EXT-X-MAP:URI=\"init-1.mp4\"\n"
                  "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:20.000Z\n"
-                 "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-0.0.m4s\"\n");
-    /* The same without low latency lists nothing yet. */
+                 "#EXT-X-PART:DURATION=0.500,URI=\"part-0.0.m4s\",INDEPENDENT=YES\n"
+                 "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-0.1.m4s\"\n");
+    /* Before that part, or without low latency (the segment in progress is not listed), there
+     * is nothing to play: no playlist (hls.js would report LEVEL_EMPTY_ERROR). */
+    lc_bytes_t out;
+    lc_bytes_init(&out);
+    g.partial.part_count = 0;
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), -EINVAL);
+    g.partial.part_count = 1;
     pl.low_latency = false;
-    expect_media(&pl, false,
-                 "#EXTM3U\n"
-                 "#EXT-X-VERSION:7\n"
-                 "#EXT-X-TARGETDURATION:2\n"
-                 "#EXT-X-MEDIA-SEQUENCE:0\n"
-                 "#EXT-X-INDEPENDENT-SEGMENTS\n");
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), -EINVAL);
+    assert_int_equal(out.len, 0);
+    lc_bytes_free(&out);
 }
 
 /* Delta update: segments starting more than CAN-SKIP-UNTIL (12 s) before the end are skipped;
@@ -404,7 +411,7 @@ static void test_delta(void **state)
     for (int i = 0; i < 10; i++)
         add(&f, 100 + i, 4, 0.5, 1, false);
     add(&f, 110, 4, 0.5, 1, false);
-    lc_playlist_media_t pl = media(&f, 0, to_partial(&f, 2), true);
+    lc_hls_media_t pl = media(&f, 0, to_partial(&f, 2), true);
     pl.discontinuity_sequence = 4;
     /* 10 x 2 s + 1 s in progress = 21 s: 100..104 start 21..13 s before the end. */
     expect_media(&pl, true,
@@ -452,8 +459,8 @@ static void test_delta(void **state)
     lc_bytes_init(&full);
     lc_bytes_init(&delta);
     pl = media(&f, 6, &f.partial, true);
-    assert_int_equal(lc_playlist_render_media(&pl, false, &full), 0);
-    assert_int_equal(lc_playlist_render_media(&pl, true, &delta), 0);
+    assert_int_equal(lc_hls_render_media(&pl, false, &full), 0);
+    assert_int_equal(lc_hls_render_media(&pl, true, &delta), 0);
     assert_string_equal((const char *)delta.data, (const char *)full.data);
     assert_null(strstr((const char *)full.data, "EXT-X-SKIP"));
     lc_bytes_free(&full);
@@ -462,24 +469,141 @@ static void test_delta(void **state)
 
 static void test_nothing_to_list(void **state)
 {
-    lc_playlist_media_t pl = {.target_duration = 2, .part_target_s = 0.5, .low_latency = true};
+    lc_hls_media_t pl = {.target_duration = 2, .part_target_s = 0.5, .low_latency = true};
     lc_bytes_t out;
     lc_bytes_init(&out);
-    assert_int_equal(lc_playlist_render_media(&pl, false, &out), -EINVAL);
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), -EINVAL);
+    pl.low_latency = false;
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), -EINVAL);
+    assert_int_equal(out.len, 0);
     lc_bytes_free(&out);
 }
 
-/* The ceiling of the longest EXTINF as written, never below the configured target. */
+/* The EXTINF value as written, rounded to the nearest integer (RFC 8216 4.3.3.1). */
 static void test_target_duration(void **state)
 {
-    assert_int_equal(lc_playlist_target_duration(2.0, 2.0), 2);
-    assert_int_equal(lc_playlist_target_duration(2.0000004, 2.0), 2); /* sums of parts */
-    assert_int_equal(lc_playlist_target_duration(2.0004, 2.0), 2);    /* written "2.000" */
-    assert_int_equal(lc_playlist_target_duration(2.002, 2.0), 3);     /* written "2.002" */
-    assert_int_equal(lc_playlist_target_duration(4.1, 2.0), 5);
-    assert_int_equal(lc_playlist_target_duration(1.0, 2.0), 2);
-    assert_int_equal(lc_playlist_target_duration(0.4, 1.5), 2);
-    assert_int_equal(lc_playlist_target_duration(0.2, 0.3), 1);
+    assert_int_equal(lc_hls_target_duration(2.0, 3), 2);
+    assert_int_equal(lc_hls_target_duration(2.0000004, 0), 2); /* sums of parts; 0 means 3 */
+    assert_int_equal(lc_hls_target_duration(2.002, 3), 2);     /* 60 frames at 29.97 fps */
+    assert_int_equal(lc_hls_target_duration(2.4994, 3), 2);    /* written "2.499" */
+    assert_int_equal(lc_hls_target_duration(2.4996, 3), 3);    /* written "2.500": rounds up */
+    assert_int_equal(lc_hls_target_duration(4.1, 3), 4);
+    assert_int_equal(lc_hls_target_duration(4.6, 3), 5);
+    assert_int_equal(lc_hls_target_duration(0.2, 3), 1);
+    assert_int_equal(lc_hls_target_duration(0, 3), 1);
+    /* The decision is made on the text as written, in the playlist's precision. */
+    assert_int_equal(lc_hls_target_duration(2.4999996, 6), 3); /* written "2.500000" */
+    assert_int_equal(lc_hls_target_duration(2.4999994, 6), 2); /* written "2.499999" */
+}
+
+/* A live window passes its own (never decreasing) target duration: a larger one is written as
+ * given, one that a listed segment exceeds is refused rather than written. */
+static void test_target_duration_given(void **state)
+{
+    fixture_t f = {0};
+    add(&f, 3, 4, 0.5, 1, false);
+    add(&f, 4, 5, 0.5, 1, false); /* 2.5 s */
+    lc_hls_media_t pl = media(&f, 0, NULL, false);
+    pl.target_duration = 8;
+    lc_bytes_t out;
+    lc_bytes_init(&out);
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), 0);
+    assert_non_null(strstr((const char *)out.data, "#EXT-X-TARGETDURATION:8\n"));
+    lc_bytes_reset(&out);
+    pl.target_duration = 2;
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), -EINVAL);
+    assert_int_equal(out.len, 0);
+    pl.target_duration = 0; /* computed: the longest segment, rounded up */
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), 0);
+    assert_non_null(strstr((const char *)out.data, "#EXT-X-TARGETDURATION:3\n"));
+    lc_bytes_free(&out);
+}
+
+/* ---- the recording's forms: EVENT while live, VOD once ended ------------------------------- */
+
+static void test_event_and_vod(void **state)
+{
+    fixture_t f = {0};
+    add(&f, 0, 4, 0.5, 1, false);
+    add(&f, 1, 1, 0.52, 1, false);
+    lc_hls_media_t pl = {.type = LC_HLS_EVENT, .segments = f.segs, .segment_count = 2,
+                         .extinf_decimals = 6};
+    expect_media(&pl, false,
+                 "#EXTM3U\n"
+                 "#EXT-X-VERSION:7\n"
+                 "#EXT-X-TARGETDURATION:2\n"
+                 "#EXT-X-MEDIA-SEQUENCE:0\n"
+                 "#EXT-X-PLAYLIST-TYPE:EVENT\n"
+                 "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                 "#EXT-X-MAP:URI=\"init-1.mp4\"\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:20.000Z\n"
+                 "#EXTINF:2.000000,\n"
+                 "seg-0.m4s\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:22.000Z\n"
+                 "#EXTINF:0.520000,\n"
+                 "seg-1.m4s\n");
+    pl.type = LC_HLS_VOD; /* VOD always ends the list */
+    expect_media(&pl, false,
+                 "#EXTM3U\n"
+                 "#EXT-X-VERSION:7\n"
+                 "#EXT-X-TARGETDURATION:2\n"
+                 "#EXT-X-MEDIA-SEQUENCE:0\n"
+                 "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                 "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                 "#EXT-X-MAP:URI=\"init-1.mp4\"\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:20.000Z\n"
+                 "#EXTINF:2.000000,\n"
+                 "seg-0.m4s\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:22.000Z\n"
+                 "#EXTINF:0.520000,\n"
+                 "seg-1.m4s\n"
+                 "#EXT-X-ENDLIST\n");
+    /* A recording without a segment is an empty, ended replay. */
+    pl.segment_count = 0;
+    expect_media(&pl, false,
+                 "#EXTM3U\n"
+                 "#EXT-X-VERSION:7\n"
+                 "#EXT-X-TARGETDURATION:1\n"
+                 "#EXT-X-MEDIA-SEQUENCE:0\n"
+                 "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                 "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                 "#EXT-X-ENDLIST\n");
+
+    /* Live-only features are refused in the other forms, and so is a silly precision. */
+    lc_bytes_t out;
+    lc_bytes_init(&out);
+    pl.segment_count = 2;
+    pl.low_latency = true;
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), -EINVAL);
+    pl.low_latency = false;
+    pl.partial = &f.segs[1];
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), -EINVAL);
+    pl.partial = NULL;
+    pl.discontinuity_sequence = 1;
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), -EINVAL);
+    pl.discontinuity_sequence = 0;
+    pl.extinf_decimals = 10;
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), -EINVAL);
+    assert_int_equal(out.len, 0);
+    lc_bytes_free(&out);
+}
+
+/* One rule for where a playlist breaks, for the live window and the recording alike. */
+static void test_discontinuity_rule(void **state)
+{
+    lc_segment_meta_t prev = {.msn = 7, .init_id = 2};
+    lc_segment_meta_t seg = {.msn = 8, .init_id = 2};
+    assert_false(lc_hls_discontinuity(NULL, &seg));
+    assert_false(lc_hls_discontinuity(&prev, &seg));
+    seg.discontinuity = true; /* a new run */
+    assert_true(lc_hls_discontinuity(&prev, &seg));
+    assert_false(lc_hls_discontinuity(NULL, &seg)); /* nothing before it to break from */
+    seg.discontinuity = false;
+    seg.init_id = 3; /* a run whose first segment is gone */
+    assert_true(lc_hls_discontinuity(&prev, &seg));
+    seg.init_id = 2;
+    seg.msn = 10; /* segment 9 is missing: the media time jumps */
+    assert_true(lc_hls_discontinuity(&prev, &seg));
 }
 
 /* ---- multivariant -------------------------------------------------------------------------- */
@@ -521,12 +645,12 @@ static void test_master(void **state)
     lc_bytes_t out;
     lc_bytes_init(&out);
     audio.bandwidth_bps = 0;
-    assert_int_equal(lc_playlist_render_master(&audio, "index.m3u8", &out), -EINVAL);
+    assert_int_equal(lc_hls_render_multivariant(&audio, "index.m3u8", &out), -EINVAL);
     audio.bandwidth_bps = 1;
     strcpy(audio.codecs, "mp4a\"");
-    assert_int_equal(lc_playlist_render_master(&audio, "index.m3u8", &out), -EINVAL);
+    assert_int_equal(lc_hls_render_multivariant(&audio, "index.m3u8", &out), -EINVAL);
     strcpy(audio.codecs, "mp4a.40.2");
-    assert_int_equal(lc_playlist_render_master(&audio, "a\nb", &out), -EINVAL);
+    assert_int_equal(lc_hls_render_multivariant(&audio, "a\nb", &out), -EINVAL);
     assert_int_equal(out.len, 0);
     lc_bytes_free(&out);
 }
@@ -543,6 +667,9 @@ int main(void)
         cmocka_unit_test(test_delta),
         cmocka_unit_test(test_nothing_to_list),
         cmocka_unit_test(test_target_duration),
+        cmocka_unit_test(test_target_duration_given),
+        cmocka_unit_test(test_event_and_vod),
+        cmocka_unit_test(test_discontinuity_rule),
         cmocka_unit_test(test_master),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
