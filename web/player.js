@@ -35,10 +35,16 @@ window.lectern = (function () {
       let retries = 0;
       hls.on(window.Hls.Events.ERROR, (_event, data) => {
         if (!data.fatal) return;
-        if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR && retries++ < 5) {
+        const Hls = window.Hls;
+        if (data.type === Hls.ErrorTypes.MEDIA_ERROR && retries++ < 5) {
           hls.recoverMediaError();
-        } else if (data.type === window.Hls.ErrorTypes.NETWORK_ERROR && live && retries++ < 30) {
-          setTimeout(() => hls.startLoad(), 1000);
+        } else if (data.type === Hls.ErrorTypes.NETWORK_ERROR && live && retries++ < 30) {
+          // A stream that has just gone live has no playlist for its first seconds, and one
+          // whose presenter is reconnecting may answer 404 for a moment: try again.
+          const manifest = data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR ||
+            data.details === Hls.ErrorDetails.MANIFEST_LOAD_TIMEOUT ||
+            data.details === Hls.ErrorDetails.MANIFEST_PARSING_ERROR;
+          setTimeout(() => (manifest ? hls.loadSource(url) : hls.startLoad()), 1000);
         } else if (onFatal) {
           onFatal('The video cannot be played (' + data.details + ').');
         }

@@ -78,7 +78,11 @@
     if (w.live === 'running' || w.live === 'reconnecting') {
       if (w.live === 'running') lectern.setStatus('live', 'Live');
       else lectern.setStatus('reconnecting', 'Live — the presenter is reconnecting…');
-      if (!player || player.url !== w.hls_url) startPlayer(w.hls_url);
+      if (!w.playable && !player) {
+        showPlaceholder('The webinar is starting…');
+      } else if (!player || player.url !== w.hls_url) {
+        startPlayer(w.hls_url);
+      }
       return;
     }
     stopPlayer();

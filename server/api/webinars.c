@@ -141,6 +141,13 @@ int lc_api_webinar_get(lc_req_t *req)
     json_t *body = lc_api_webinar_json(app, &w, "", live);
     if (!body)
         return -ENOMEM;
+    /* A stream that has just gone live has no playlist until its first segment is complete:
+     * players wait for this instead of meeting a 404. */
+    lc_window_t *win = lc_live_window(app->live, w.slug);
+    lc_buf_t *master = win ? lc_window_master_playlist(win) : NULL;
+    json_object_set_new(body, "playable", json_boolean(master && !lc_window_ended(win)));
+    lc_buf_unref(master);
+    lc_window_unref(win);
     return lc_reply_json(req, MHD_HTTP_OK, body);
 }
 

@@ -1,0 +1,680 @@
+// Shared by the integration and browser suites: starts the real `lectern` binary on free ports in
+// a fresh data directory, runs its command-line tools, pushes real ffmpeg presenters over RTMP,
+// probes with the real ffprobe, and cleans every process and temporary directory up — also when
+// a test fails or times out.
+//
+// Cleanup: `test` below (use it instead of node:test's) kills every process started during the
+// test when it ends, passes, fails or times out; what a `before` hook starts (a server shared by
+// a suite) is killed by a module-level `after` hook; temporary directories go at the end; an exit
+// or signal handler kills whatever is left if the runner itself dies.
+import { spawn, execFile } from 'node:child_process';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test as nodeTest, after } from 'node:test';
+import assert from 'node:assert/strict';
+import HLS from 'hls-parser';
+
+// Spec violations in a playlist make the independent parser throw instead of warning.
+HLS.setOptions({ strictMode: true });
+export { HLS };
+
+export const LECTERN_BIN = process.env.LECTERN_BIN;
+export const TEST_TMP = process.env.LECTERN_TEST_TMP || path.join(os.tmpdir(), 'lectern-tests');
+const KEEP = process.env.LECTERN_TEST_KEEP === '1';
+const DEFAULT_TEST_TIMEOUT_MS = 150e3;
+
+/* ---- cleanup registry -------------------------------------------------------------------- */
+
+const children = new Set(); // every process spawned here that has not exited yet
+const tempDirs = new Set();
+const knownKeys = new Set(); // stream keys seen by this process: must never reach a server log
+const testScope = new AsyncLocalStorage(); // the processes of the running test
+
+function track(proc) {
+  children.add(proc);
+  testScope.getStore()?.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+
+/* SIGKILLs the processes that are still running and waits (bounded) until they are gone. */
+async function killAll(procs) {
+  const waits = [];
+  for (const p of procs) {
+    if (p.exitCode === null && p.signalCode === null) {
+      waits.push(once(p, 'exit').catch(() => {}));
+      try { p.kill('SIGKILL'); } catch { /* already gone */ }
+    }
+  }
+  await Promise.race([Promise.all(waits), sleep(5000)]);
+}
+
+function removeTempDirsSync() {
+  if (KEEP) return;
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+after(async () => {
+  await killAll(children);
+  removeTempDirsSync();
+});
+// The runner itself dying (an exception outside a test, Ctrl-C) must not leave servers or
+// encoders behind either.
+process.on('exit', () => {
+  for (const p of children) {
+    try { p.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+  removeTempDirsSync();
+});
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.once(sig, () => process.exit(128 + os.constants.signals[sig]));
+
+/* node:test's `test`, plus: the processes the test starts are killed when it ends, and a test
+ * that runs longer than `timeout` (default 150 s) fails with that message and is cleaned up at
+ * once (node's own timeout would leave its processes running into the next test). */
+export function test(name, opts, fn) {
+  if (typeof opts === 'function') [fn, opts] = [opts, {}];
+  const { timeout = DEFAULT_TEST_TIMEOUT_MS, ...rest } = opts;
+  return nodeTest(name, { ...rest, timeout: timeout + 30e3 }, async (t) => {
+    const scope = new Set();
+    let timer;
+    try {
+      await Promise.race([
+        testScope.run(scope, () => fn(t)),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`test timed out after ${timeout} ms`)),
+            timeout);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      await killAll(scope);
+    }
+  });
+}
+
+/* ---- small utilities --------------------------------------------------------------------- */
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* An error that ends a waitFor at once instead of counting as "not yet". */
+export function fatal(message) {
+  return Object.assign(new Error(message), { fatal: true });
+}
+
+/* Calls fn until it returns a truthy value (which is returned). Exceptions count as "not yet";
+ * the last one is reported if the deadline passes. An exception from fatal() ends the wait. */
+export async function waitFor(fn, timeoutMs, what, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr = null;
+  let lastVal;
+  for (;;) {
+    try {
+      lastVal = await fn();
+      if (lastVal) return lastVal;
+    } catch (e) {
+      if (e.fatal) throw e;
+      lastErr = e;
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastErr ? `; last error: ${lastErr.message}` :
+        `; last value: ${JSON.stringify(lastVal)?.slice(0, 500)}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
+    await sleep(Math.min(intervalMs, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/* Resolves with the promise's value, or rejects naming `what` after ms. */
+export async function withTimeout(promise, ms, what) {
+  let timer;
+  const t = new Promise((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function makeTempDir(prefix) {
+  await fsp.mkdir(TEST_TMP, { recursive: true });
+  const d = await fsp.mkdtemp(path.join(TEST_TMP, prefix + '-'));
+  tempDirs.add(d);
+  return d;
+}
+
+/* Exit code of a process, or the name of the signal that ended it; resolves once its output
+ * has been read to the end too ('close'), so that a log is complete when it is checked. */
+function exitPromise(proc) {
+  return once(proc, 'close').then(([code, signal]) => code ?? signal);
+}
+
+/* ---- HTTP --------------------------------------------------------------------------------- */
+
+/* One HTTP request; never throws for a status. Returns { status, headers, body: Buffer }. */
+export async function request(url, { headers = {}, method = 'GET', timeoutMs = 10000 } = {}) {
+  const res = await fetch(url, { method, headers, redirect: 'manual',
+    signal: AbortSignal.timeout(timeoutMs) });
+  const body = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, headers: res.headers, body };
+}
+
+function httpError(url, r) {
+  const e = new Error(`GET ${url}: HTTP ${r.status}: ${r.body.toString('utf8').slice(0, 300)}`);
+  e.status = r.status;
+  return e;
+}
+
+/* GET that must answer 200; returns the body as text. */
+export async function getText(url, opts) {
+  const r = await request(url, opts);
+  if (r.status !== 200) throw httpError(url, r);
+  return r.body.toString('utf8');
+}
+
+/* GET that must answer 200 with JSON; returns the parsed body. */
+export async function getJSON(url, opts) {
+  const r = await request(url, opts);
+  if (r.status !== 200) throw httpError(url, r);
+  const type = r.headers.get('content-type') || '';
+  assert.match(type, /^application\/json/, `${url}: Content-Type of JSON`);
+  return JSON.parse(r.body.toString('utf8'));
+}
+
+/* ---- the server --------------------------------------------------------------------------- */
+
+function requireBin() {
+  if (!LECTERN_BIN) throw new Error('LECTERN_BIN is not set (run the suites through ctest)');
+  if (!fs.existsSync(LECTERN_BIN)) throw new Error(`LECTERN_BIN ${LECTERN_BIN} does not exist`);
+  return LECTERN_BIN;
+}
+
+let serverCount = 0;
+
+/* Starts `lectern serve` on free loopback ports. Options: dataDir (reuse one, e.g. after a
+ * crash), dataDirFlag (false: do not pass --data-dir, e.g. it comes from a --config file),
+ * args (extra flags), readyTimeoutMs. Resolves once the ready line is printed. */
+export async function startServer({ dataDir, dataDirFlag = true, args = [],
+  readyTimeoutMs = 20000 } = {}) {
+  const bin = requireBin();
+  dataDir ??= await makeTempDir('data');
+  const logDir = path.join(TEST_TMP, 'logs');
+  await fsp.mkdir(logDir, { recursive: true });
+  const suite = path.basename(process.argv[1] || 'suite').replace(/\.test\.mjs$/, '');
+  const logPath = path.join(logDir, `${suite}-${process.pid}-${++serverCount}.log`);
+  const log = fs.createWriteStream(logPath);
+  const argv = ['serve', '--http', '127.0.0.1:0', '--rtmp', '127.0.0.1:0',
+    ...(dataDirFlag ? ['--data-dir', dataDir] : []), ...args];
+  const proc = track(spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stderr.setEncoding('utf8');
+  proc.stdout.on('data', (d) => { stdout += d; });
+  proc.stderr.on('data', (d) => { stderr += d; log.write(d); });
+  const exited = exitPromise(proc);
+  exited.then(() => log.end());
+
+  const ready = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error('no ready line')), readyTimeoutMs);
+    const onData = () => {
+      const m = /^lectern: ready http=(\S+) rtmp=(\S+)$/m.exec(stdout);
+      if (m) finish(null, { http: m[1], rtmp: m[2] });
+    };
+    const onExit = (code, sig) => finish(new Error(`exited (${code ?? sig}) before it was ready`));
+    function finish(err, val) {
+      clearTimeout(timer);
+      proc.stdout.off('data', onData);
+      proc.off('exit', onExit);
+      if (!err) return resolve(val);
+      try { proc.kill('SIGKILL'); } catch { /* gone */ }
+      reject(new Error(`lectern serve ${argv.join(' ')}: ${err.message} within ` +
+        `${readyTimeoutMs} ms.\n--- stderr ---\n${stderr}\n--- stdout ---\n${stdout}`));
+    }
+    proc.stdout.on('data', onData);
+    proc.on('exit', onExit);
+    onData();
+  });
+
+  const server = {
+    proc,
+    dataDir,
+    logPath,
+    httpAddr: ready.http,
+    rtmpAddr: ready.rtmp,
+    httpBase: `http://${ready.http}`,
+    rtmpBase: `rtmp://${ready.rtmp}/live`,
+    exited,
+    stdoutText: () => stdout,
+    stderrText: () => stderr,
+    running: () => proc.exitCode === null && proc.signalCode === null,
+    /* Sends `signal` and resolves with the exit code (or the signal name when killed by one).
+     * A server that does not exit within timeoutMs is killed and the call throws. */
+    async stop(signal = 'SIGTERM', timeoutMs = 30000) {
+      if (!server.running()) return exited;
+      proc.kill(signal);
+      try {
+        return await withTimeout(exited, timeoutMs, `lectern to exit after ${signal}`);
+      } catch (e) {
+        proc.kill('SIGKILL');
+        await exited;
+        throw new Error(`${e.message}\n--- stderr ---\n${stderr.slice(-4000)}`);
+      }
+    },
+    async kill9() {
+      if (server.running()) proc.kill('SIGKILL');
+      return exited;
+    },
+    slugs: new Set(), // webinars made with createWebinar (see waitExportsDone)
+    url: (p) => `http://${ready.http}${p}`,
+    publishUrl: (key) => `rtmp://${ready.rtmp}/live/${key}`,
+  };
+  return server;
+}
+
+/* What a server may never write to its log: an IP address (personal data; only its own listen
+ * addresses, with their port, are allowed), a stream key, and what a sanitizer build writes
+ * when it finds a bug. ERROR lines fail too, unless allowErrors is true or a RegExp that the
+ * line matches. */
+export function assertCleanLog(server, { allowErrors = false } = {}) {
+  // The server may name its own listening sockets; any other address would be a client's.
+  const text = server.stderrText().replaceAll(server.httpAddr, '<http-listen>')
+    .replaceAll(server.rtmpAddr, '<rtmp-listen>');
+  const where = `server log (${server.logPath})`;
+  const ipv4 = text.match(/(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/);
+  assert.equal(ipv4, null, `${where} contains an IP address: ${ipv4?.[0]}`);
+  const ipv6 = text.match(/\[?::(?:1|ffff:[\d.]+)\]?|(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}/i);
+  assert.equal(ipv6, null, `${where} contains an IPv6 address: ${ipv6?.[0]}`);
+  for (const key of knownKeys)
+    assert.ok(!text.includes(key), `${where} contains the stream key ${key}`);
+  assert.doesNotMatch(text, /AddressSanitizer|LeakSanitizer|runtime error:/,
+    `${where} has a sanitizer report`);
+  if (allowErrors === true) return;
+  const errors = text.split('\n').filter((l) => / ERROR /.test(l) &&
+    !(allowErrors instanceof RegExp && allowErrors.test(l)));
+  assert.deepEqual(errors, [], `${where} has ERROR lines`);
+}
+
+/* Waits until every ended session of the webinars made with createWebinar has its MP4
+ * download, so that a shutdown that is not itself under test does not interrupt an export. */
+export async function waitExportsDone(server, timeoutMs = 30000) {
+  await waitFor(async () => {
+    for (const slug of server.slugs) {
+      const w = await apiWebinar(server, slug);
+      const pending = w.sessions.filter((s) => s.state === 'ended' && !s.download_url);
+      if (pending.length) throw new Error(`sessions ${pending.map((s) => s.id)} have no MP4`);
+    }
+    return true;
+  }, timeoutMs, 'the MP4 export of every ended session', 300);
+}
+
+/* SIGTERM, then: exit code 0 and a clean log. The normal end of every test's server. Exports
+ * of ended sessions are waited for first (a session still live is ended by the shutdown, and
+ * its export then runs into the shutdown: that case is part of what is checked). */
+export async function stopAndCheck(server, opts) {
+  if (server.running()) await waitExportsDone(server);
+  const code = await server.stop('SIGTERM');
+  assert.equal(code, 0,
+    `lectern exit code after SIGTERM; log:\n${server.stderrText().slice(-3000)}`);
+  assertCleanLog(server, opts);
+  // Only the logs of servers that failed a check stay in TEST_TMP/logs.
+  if (!KEEP) await fsp.rm(server.logPath, { force: true });
+}
+
+/* ---- command-line tools ------------------------------------------------------------------- */
+
+/* Runs `lectern ARGS`; resolves { code, stdout, stderr } (never rejects on a non-zero exit). */
+export function runLectern(args, { timeoutMs = 10000 } = {}) {
+  const bin = requireBin();
+  return new Promise((resolve, reject) => {
+    const p = track(execFile(bin, args, { timeout: timeoutMs, killSignal: 'SIGKILL',
+      maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err && err.killed) {
+        reject(new Error(`lectern ${args.join(' ')} timed out after ${timeoutMs} ms; ` +
+          `stderr: ${stderr}`));
+        return;
+      }
+      resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr });
+    }));
+    p.stdin?.end();
+  });
+}
+
+/* Runs a lectern command that must succeed with --json; returns the parsed object. */
+export async function lecternJSON(args) {
+  const r = await runLectern([...args, '--json']);
+  assert.equal(r.code, 0, `lectern ${args.join(' ')} --json: exit ${r.code}; stderr: ${r.stderr}`);
+  try {
+    return JSON.parse(r.stdout);
+  } catch (e) {
+    throw new Error(`lectern ${args.join(' ')} --json printed no JSON: ${e.message}\n${r.stdout}`);
+  }
+}
+
+/* The URLs printed by the tools are made from these, so they match the running server. */
+function toolArgs(server) {
+  return ['--data-dir', server.dataDir, '--public-url', server.httpBase,
+    '--rtmp-url', server.rtmpBase];
+}
+
+/* Creates a webinar with the CLI while the server runs; returns the CLI's JSON (with
+ * stream_key). The key is remembered: assertCleanLog checks that no log ever shows it. */
+export async function createWebinar(server, title) {
+  const w = await lecternJSON(['webinar', 'create', '--title', title, ...toolArgs(server)]);
+  assert.equal(typeof w.stream_key, 'string', 'webinar create --json gives stream_key');
+  knownKeys.add(w.stream_key);
+  server.slugs.add(w.slug);
+  return w;
+}
+
+export function showWebinar(server, idOrSlug) {
+  return lecternJSON(['webinar', 'show', String(idOrSlug), ...toolArgs(server)]);
+}
+
+/* ---- presenters (real ffmpeg) ------------------------------------------------------------- */
+
+export const FPS = 25;
+
+/* Pushes a generated test picture and/or tone to `rtmpUrl` like a presenter would, in real time
+ * (-re), for `seconds` of media. Returns { proc, exited: Promise<exit code | signal name>,
+ * exitedAt(), pushedSeconds() (media time written so far, from -progress), stderrText(),
+ * kill(signal) }. */
+export function push(rtmpUrl, { seconds, video = true, audio = true, sampleRate = 48000,
+  channels = 2, extraArgs = [] } = {}) {
+  assert.ok(seconds > 0, 'push needs seconds');
+  knownKeys.add(rtmpUrl.slice(rtmpUrl.lastIndexOf('/') + 1));
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin',
+    '-progress', 'pipe:1', '-stats_period', '0.25'];
+  if (video) args.push('-re', '-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=${FPS}`);
+  if (audio) args.push('-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${sampleRate}`);
+  if (video) args.push('-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency',
+    '-g', '50', '-pix_fmt', 'yuv420p');
+  if (audio) args.push('-c:a', 'aac', '-ac', String(channels));
+  args.push(...extraArgs, '-t', String(seconds), '-f', 'flv', rtmpUrl);
+  const proc = track(spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let stderr = '';
+  let progress = '';
+  let pushedUs = 0;
+  let exitedAt = null;
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => { stderr += d; });
+  proc.stdout.setEncoding('utf8');
+  proc.stdout.on('data', (d) => {
+    progress += d;
+    let nl;
+    while ((nl = progress.indexOf('\n')) >= 0) {
+      const line = progress.slice(0, nl);
+      progress = progress.slice(nl + 1);
+      const m = /^out_time_us=(\d+)$/.exec(line);
+      if (m) pushedUs = Math.max(pushedUs, Number(m[1]));
+    }
+  });
+  const exited = exitPromise(proc).then((code) => { exitedAt = Date.now(); return code; });
+  return {
+    proc,
+    exited,
+    startedAt: Date.now(),
+    exitedAt: () => exitedAt,
+    pushedSeconds: () => pushedUs / 1e6,
+    stderrText: () => stderr,
+    kill(signal = 'SIGKILL') {
+      try { proc.kill(signal); } catch { /* gone */ }
+      return exited;
+    },
+  };
+}
+
+/* Waits until a push has written `seconds` of media (and is still running). */
+export function waitPushed(p, seconds) {
+  return waitFor(() => {
+    if (p.exitedAt() !== null) throw fatal(`ffmpeg exited early: ${p.stderrText()}`);
+    return p.pushedSeconds() >= seconds;
+  }, seconds * 1000 + 15000, `ffmpeg to push ${seconds} s`, 50);
+}
+
+/* Waits (bounded) for a push to exit and returns its exit code. */
+export function pushExit(p, timeoutMs, what = 'ffmpeg to exit') {
+  return withTimeout(p.exited, timeoutMs, what);
+}
+
+/* ---- probing (real ffprobe) ---------------------------------------------------------------- */
+
+/* ffprobe's JSON (format and streams) of a URL or file. Throws when ffprobe fails or reports any
+ * error. countPackets: also read everything and count packets per stream (nb_read_packets). */
+export function ffprobeJSON(url, { countPackets = false, timeoutMs = 60000 } = {}) {
+  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams'];
+  if (countPackets) args.push('-count_packets');
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    track(execFile('ffprobe', args, { timeout: timeoutMs, killSignal: 'SIGKILL',
+      maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`ffprobe ${url}: ${err.killed ? 'timed out' :
+        'exit ' + err.code}: ${stderr}`));
+      if (stderr.trim()) return reject(new Error(`ffprobe ${url} reported errors: ${stderr}`));
+      try {
+        resolve(JSON.parse(stdout));
+      } catch (e) {
+        reject(new Error(`ffprobe ${url}: bad JSON: ${e.message}`));
+      }
+    }));
+  });
+}
+
+/* Durations of a probe made with countPackets, from the number of frames actually read (so
+ * independent of timestamps and of what the playlist claims): video at FPS, AAC 1024 samples
+ * per frame. Also the container's own duration. */
+export function probedDurations(probe) {
+  const v = probe.streams.find((s) => s.codec_type === 'video');
+  const a = probe.streams.find((s) => s.codec_type === 'audio');
+  return {
+    format: Number(probe.format?.duration),
+    video: v ? Number(v.nb_read_packets) / FPS : null,
+    audio: a ? Number(a.nb_read_packets) * 1024 / Number(a.sample_rate) : null,
+  };
+}
+
+/* ---- HLS and MP4 helpers ------------------------------------------------------------------- */
+
+/* Fetches and parses a playlist; checks status and content type. Returns { text, playlist }. */
+export async function getPlaylist(url) {
+  const r = await request(url, { headers: { 'Cache-Control': 'no-cache' } });
+  if (r.status !== 200) throw httpError(url, r);
+  assert.equal(r.headers.get('content-type'), 'application/vnd.apple.mpegurl',
+    `${url}: Content-Type`);
+  const text = r.body.toString('utf8');
+  let playlist;
+  try {
+    playlist = HLS.parse(text);
+  } catch (e) {
+    throw new Error(`${url}: invalid playlist (${e.message}):\n${text}`);
+  }
+  return { text, playlist, headers: r.headers };
+}
+
+/* The session's media playlist URL from the webinar's live multivariant playlist. */
+export function variantUrl(masterUrl, master) {
+  assert.equal(master.isMasterPlaylist, true, `${masterUrl} is a multivariant playlist`);
+  assert.equal(master.variants.length, 1, `${masterUrl} has one variant`);
+  return new URL(master.variants[0].uri, masterUrl).href;
+}
+
+/* Complete segments only: hls-parser also returns the segment under construction (its parts,
+ * no URI) as a last entry. */
+export const fullSegments = (pl) => pl.segments.filter((s) => s.uri);
+export const sumExtinf = (pl) => fullSegments(pl).reduce((s, seg) => s + seg.duration, 0);
+
+/* Invariants of every media playlist lectern serves, live or recorded (docs/urls.md, RFC 8216):
+ * EXT-X-INDEPENDENT-SEGMENTS, an EXT-X-MAP, target duration >= every EXTINF, consecutive media
+ * sequence numbers, EXT-X-PROGRAM-DATE-TIME on the first segment (and after each
+ * discontinuity) that agrees with the durations and the wall clock. Returns the full segments. */
+export function checkMediaPlaylist(pl, text, what) {
+  assert.equal(pl.isMasterPlaylist, false, `${what}: a media playlist`);
+  assert.equal(pl.independentSegments, true, `${what}: EXT-X-INDEPENDENT-SEGMENTS`);
+  assert.match(text, /^#EXT-X-MAP:URI="[^"]+"/m, `${what}: EXT-X-MAP`);
+  const segs = fullSegments(pl);
+  assert.ok(segs.length > 0, `${what}: has segments`);
+  const maxDur = Math.max(...segs.map((s) => s.duration));
+  // RFC 8216 4.3.3.1: each EXTINF, rounded to the nearest integer, is at most the target.
+  assert.ok(pl.targetDuration >= Math.round(maxDur),
+    `${what}: EXT-X-TARGETDURATION ${pl.targetDuration} < longest EXTINF ${maxDur} rounded`);
+  for (let i = 0; i < segs.length; i++) {
+    const s = segs[i];
+    assert.ok(s.duration > 0, `${what}: EXTINF of ${s.uri} is ${s.duration}`);
+    assert.ok(s.map?.uri, `${what}: ${s.uri} has an init segment (EXT-X-MAP)`);
+    if (i > 0)
+      assert.equal(s.mediaSequenceNumber, segs[i - 1].mediaSequenceNumber + 1,
+        `${what}: media sequence numbers are consecutive`);
+    if (i === 0 || s.discontinuity)
+      assert.ok(s.programDateTime instanceof Date,
+        `${what}: EXT-X-PROGRAM-DATE-TIME on ${s.uri} (first, or after a discontinuity)`);
+  }
+  const dated = segs.map((s, i) => ({ s, i })).filter(({ s }) => s.programDateTime);
+  for (const { s } of dated) {
+    const skew = Math.abs(s.programDateTime.getTime() - Date.now());
+    assert.ok(skew < 3600e3, `${what}: PROGRAM-DATE-TIME ${s.programDateTime.toISOString()} ` +
+      'is not near the wall clock');
+  }
+  for (let k = 1; k < dated.length; k++) {
+    const a = dated[k - 1], b = dated[k];
+    const gap = (b.s.programDateTime - a.s.programDateTime) / 1000;
+    const durs = segs.slice(a.i, b.i).reduce((x, s) => x + s.duration, 0);
+    const disc = segs.slice(a.i + 1, b.i + 1).some((s) => s.discontinuity);
+    if (disc)
+      assert.ok(gap >= durs - 0.2, `${what}: PROGRAM-DATE-TIME goes backwards across a ` +
+        `discontinuity (${a.s.uri} → ${b.s.uri})`);
+    else
+      assert.ok(Math.abs(gap - durs) < 0.2, `${what}: PROGRAM-DATE-TIME of ${b.s.uri} is ` +
+        `${gap.toFixed(3)} s after ${a.s.uri}, but the EXTINFs in between sum to ` +
+        `${durs.toFixed(3)} s`);
+  }
+  return segs;
+}
+
+/* Top-level ISO BMFF boxes of a buffer: [{ type, offset, size }]. Stops at a malformed size. */
+export function mp4Boxes(buf) {
+  const boxes = [];
+  let off = 0;
+  while (off + 8 <= buf.length) {
+    let size = buf.readUInt32BE(off);
+    const type = buf.toString('latin1', off + 4, off + 8);
+    if (size === 1 && off + 16 <= buf.length) size = Number(buf.readBigUInt64BE(off + 8));
+    else if (size === 0) size = buf.length - off;
+    if (size < 8) break;
+    boxes.push({ type, offset: off, size });
+    off += size;
+  }
+  return boxes;
+}
+
+/* The webinar (API JSON) and its only / newest session. */
+export async function apiWebinar(server, slug) {
+  return getJSON(server.url(`/api/webinars/${encodeURIComponent(slug)}`));
+}
+
+export function lastSession(w) {
+  assert.ok(Array.isArray(w.sessions), 'webinar JSON has sessions[]');
+  return w.sessions[w.sessions.length - 1];
+}
+
+/* Waits until the webinar is live (API says running) and its live master playlist exists;
+ * returns { webinar, session, masterUrl, mediaUrl }. */
+export async function waitLive(server, slug, timeoutMs = 15000) {
+  const masterUrl = server.url(`/live/${slug}/master.m3u8`);
+  return waitFor(async () => {
+    const w = await apiWebinar(server, slug);
+    if (w.live !== 'running') return null;
+    const { playlist } = await getPlaylist(masterUrl);
+    const mediaUrl = variantUrl(masterUrl, playlist);
+    const { playlist: media } = await getPlaylist(mediaUrl);
+    if (fullSegments(media).length === 0) return null;
+    return { webinar: w, session: lastSession(w), masterUrl, mediaUrl };
+  }, timeoutMs, `webinar ${slug} to be live with a playlist`, 200);
+}
+
+/* Number of the newest complete segment of the webinar's live stream (-1 before the first). */
+export async function liveMsn(server, slug) {
+  const masterUrl = server.url(`/live/${slug}/master.m3u8`);
+  const { playlist } = await getPlaylist(masterUrl);
+  const { playlist: media, text } = await getPlaylist(variantUrl(masterUrl, playlist));
+  const segs = checkMediaPlaylist(media, text, `live playlist of ${slug}`);
+  return segs[segs.length - 1].mediaSequenceNumber;
+}
+
+/* Waits (bounded) until the live stream has a complete segment newer than `msn`. */
+export function waitAdvance(server, slug, msn, timeoutMs = 10000) {
+  return waitFor(async () => {
+    const now = await liveMsn(server, slug);
+    return now > msn ? now : null;
+  }, timeoutMs, `the live playlist of ${slug} to advance past segment ${msn}`, 250);
+}
+
+/* Waits until the webinar's newest session has ended and has a replay; returns
+ * { webinar, session } from the API. */
+export function waitEnded(server, slug, timeoutMs = 5000) {
+  return waitFor(async () => {
+    const w = await apiWebinar(server, slug);
+    const s = lastSession(w);
+    return w.state === 'ended' && s?.state === 'ended' && s.replay_url ? { webinar: w, session: s }
+      : null;
+  }, timeoutMs, `webinar ${slug} to end with a replay`, 100);
+}
+
+/* Checks a finished replay: VOD playlist with ENDLIST and valid tags, and ffprobe reads every
+ * packet without error; the durations from the playlist, the container and the frames read
+ * are within `tolerance` of `seconds`. `video`/`audio`: which tracks must be there (and no
+ * other). Returns { probe, playlist, text }. */
+export async function checkReplay(server, sessionId, { seconds, tolerance = 1, video = true,
+  audio = true, what = `replay of session ${sessionId}` } = {}) {
+  const url = server.url(`/vod/${sessionId}/index.m3u8`);
+  const { playlist, text } = await getPlaylist(url);
+  assert.equal(playlist.endlist, true, `${what}: EXT-X-ENDLIST`);
+  assert.equal(playlist.playlistType, 'VOD', `${what}: PLAYLIST-TYPE VOD`);
+  checkMediaPlaylist(playlist, text, what);
+  const near = (v, k) => assert.ok(Math.abs(v - seconds) <= tolerance,
+    `${what}: ${k} duration ${v?.toFixed?.(3) ?? v} s, expected ${seconds} ± ${tolerance} s`);
+  near(sumExtinf(playlist), 'EXTINF sum');
+  const probe = await ffprobeJSON(url, { countPackets: true });
+  const types = probe.streams.map((s) => s.codec_type).sort();
+  assert.deepEqual(types, [...(audio ? ['audio'] : []), ...(video ? ['video'] : [])],
+    `${what}: tracks`);
+  const d = probedDurations(probe);
+  near(d.format, 'container');
+  if (video) near(d.video, 'video frames');
+  if (audio) near(d.audio, 'audio frames');
+  return { probe, playlist, text };
+}
+
+/* Checks a session's MP4 download: fetched from `url` (default: the API's download_url, waited
+ * for), served as an attachment, whole boxes with moov before mdat (faststart), and ffprobe
+ * reads every packet; durations within `tolerance` of `seconds`. Returns ffprobe's JSON. */
+export async function checkDownload(server, sessionId, { seconds, tolerance = 1, url } = {}) {
+  url ??= server.url((await waitFor(async () => {
+    const s = await getJSON(server.url(`/api/sessions/${sessionId}`));
+    return s.download_url ? s : null;
+  }, 30000, `the MP4 download of session ${sessionId}`, 500)).download_url);
+  const r = await request(url, { timeoutMs: 30000 });
+  assert.equal(r.status, 200, `${url}: HTTP status`);
+  assert.equal(r.headers.get('content-type'), 'video/mp4');
+  assert.match(r.headers.get('content-disposition') || '',
+    /^attachment; filename="[^"/]+\.mp4"$/);
+  const boxes = mp4Boxes(r.body);
+  assert.equal(boxes.reduce((n, b) => n + b.size, 0), r.body.length, 'the MP4 is whole boxes');
+  const types = boxes.map((b) => b.type);
+  assert.ok(types.includes('moov') && types.includes('mdat') &&
+    types.indexOf('moov') < types.indexOf('mdat'), `faststart: moov before mdat (${types})`);
+  const file = path.join(await makeTempDir('mp4'), 'download.mp4');
+  await fsp.writeFile(file, r.body);
+  const probe = await ffprobeJSON(file, { countPackets: true });
+  for (const [k, v] of Object.entries(probedDurations(probe)))
+    if (v !== null)
+      assert.ok(Math.abs(v - seconds) <= tolerance,
+        `MP4 ${k} duration ${v} s, expected ${seconds} ± ${tolerance} s`);
+  return probe;
+}
