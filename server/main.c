@@ -62,7 +62,7 @@ static void webinar_usage(FILE *out)
 
 /* ---- serve --------------------------------------------------------------------------------- */
 
-static void print_banner(const lc_app_t *app)
+static void print_banner(const lc_app_t *app, const char *self)
 {
     const lc_config_t *c = &app->cfg;
     printf("lectern %s is running.\n\n", LECTERN_VERSION);
@@ -73,7 +73,7 @@ static void print_banner(const lc_app_t *app)
                LC_DEMO_SLUG);
     printf("To go live:\n"
            "  1. Create a webinar (in another terminal):\n"
-           "       lectern webinar create --title \"My first webinar\" --data-dir %s\n"
+           "       %s webinar create --title \"My first webinar\" --data-dir %s\n"
            "     It prints the watch URL and a stream key.\n"
            "  2. In OBS Studio: Settings > Stream: Service \"Custom...\", Server %s,\n"
            "     Stream Key = the key. Settings > Output: Keyframe Interval 1 s (or 2 s).\n"
@@ -81,7 +81,7 @@ static void print_banner(const lc_app_t *app)
            "       ffmpeg -re -i talk.mp4 -c:v libx264 -preset veryfast -g 50 -c:a aac \\\n"
            "              -f flv %s/STREAM_KEY\n"
            "  3. Open the watch URL. When you stop streaming it turns into the replay.\n\n",
-           c->data_dir, c->rtmp_url, c->rtmp_url);
+           self, c->data_dir, c->rtmp_url, c->rtmp_url);
     /* One line in a fixed form for scripts and tests. */
     printf("lectern: ready http=%s rtmp=%s\n", app->http_bound, app->rtmp_bound);
     fflush(stdout);
@@ -98,7 +98,7 @@ static void raise_fd_limit(void)
     }
 }
 
-static int cmd_serve(int argc, char **argv)
+static int cmd_serve(const char *self, int argc, char **argv)
 {
     for (int i = 0; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -137,7 +137,7 @@ static int cmd_serve(int argc, char **argv)
         free(app);
         return 1;
     }
-    print_banner(app);
+    print_banner(app, self);
     int sig = 0;
     sigwait(&set, &sig);
     /* A second Ctrl-C during shutdown ends the process at once. */
@@ -436,7 +436,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "serve") == 0)
-        return cmd_serve(argc - 2, argv + 2);
+        return cmd_serve(argv[0], argc - 2, argv + 2);
     if (strcmp(argv[1], "webinar") == 0)
         return cmd_webinar(argc - 2, argv + 2);
     fprintf(stderr, "lectern: unknown command '%s'\n\n", argv[1]);
