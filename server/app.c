@@ -291,6 +291,7 @@ int lc_app_start(lc_app_t *app)
     lcfg.segment_target_s = app->cfg.segment_target_s;
     lcfg.window_segments = app->cfg.window_segments;
     lcfg.grace_ms = app->cfg.grace_ms;
+    lcfg.low_latency = app->cfg.low_latency;
     lcfg.recordings_dir = app->recordings_dir;
     lc_live_hooks_t lhooks = {.session_begin = session_begin, .session_end = session_end,
                               .opaque = app};

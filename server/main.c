@@ -18,7 +18,7 @@
 
 static const char *const serve_opts[] = {"config", "http", "rtmp", "data-dir", "public-url",
                                          "rtmp-url", "log-level", "part-target", "segment-target",
-                                         "window-segments", "grace", "demo", NULL};
+                                         "window-segments", "grace", "low-latency", "demo", NULL};
 static const char *const tool_opts[] = {"config", "http", "rtmp", "data-dir", "public-url",
                                         "rtmp-url", "log-level", NULL};
 

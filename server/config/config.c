@@ -43,6 +43,9 @@ static const opt_t options[] = {
      "segments listed in the live playlist (default 6)"},
     {"grace", OPT_SECONDS_MS, offsetof(lc_config_t, grace_ms), 0, 0, 3600, "SECONDS",
      "how long a dropped presenter may reconnect into the same session (default 60)"},
+    {"low-latency", OPT_BOOL, offsetof(lc_config_t, low_latency), 0, 0, 0, NULL,
+     "Low-Latency HLS: parts, blocking playlist reload, delta updates (default on; "
+     "--low-latency=false lists whole segments only)"},
     {"demo", OPT_BOOL, offsetof(lc_config_t, demo), 0, 0, 0, NULL,
      "create a demo webinar and feed it a generated test picture and tone"},
 };
@@ -60,6 +63,7 @@ void lc_config_default(lc_config_t *cfg)
     cfg->segment_target_s = 2.0;
     cfg->window_segments = 6;
     cfg->grace_ms = 60000;
+    cfg->low_latency = true;
 }
 
 static const opt_t *find_opt(const char *name)

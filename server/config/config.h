@@ -22,6 +22,7 @@ typedef struct {
     double segment_target_s;   /* --segment-target, default 2.0 */
     int window_segments;       /* --window-segments, default 6 */
     int64_t grace_ms;          /* --grace (seconds), default 60 */
+    bool low_latency;          /* --low-latency: LL-HLS parts and blocking reload, default true */
     bool demo;                 /* --demo: create a demo webinar and feed it a synthetic source */
 } lc_config_t;
 

@@ -156,7 +156,10 @@ int lc_hls_render_media(const lc_hls_media_t *pl, bool delta, lc_bytes_t *out)
     int prev_init = 0;
     for (int i = skipped; i < n; i++) {
         const lc_hls_segment_t *s = &pl->segments[i];
-        bool with_parts = ll && remaining <= PART_LIST_TDS * td + 1e-6;
+        /* Parts are listed for segments that start less than three target durations from the
+         * end (rfc8216bis 4.4.4.9 removes them beyond); strictly less, so that at most two
+         * finished segments and the one in progress carry parts, as validators count it. */
+        bool with_parts = ll && remaining < PART_LIST_TDS * td - 1e-6;
         render_segment(out, s, false, i == skipped || s->meta.init_id != prev_init, with_parts,
                        decimals);
         prev_init = s->meta.init_id;

@@ -2,6 +2,9 @@
 #include "http/http.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,20 +25,45 @@
 #define MAX_PARAMS 4
 #define MAX_PATH 1024
 
+/* A waiting request's state. PREPARING: the handler is registering its waiter; a wake then is
+ * kept as EARLY and turned into READY once the connection is suspended (libmicrohttpd must not
+ * be asked to resume a connection that is not suspended). WAITING: suspended. READY / TIMEOUT:
+ * resumed for that reason; exactly one party wins the move out of WAITING and resumes. */
+enum { WS_NONE, WS_PREPARING, WS_WAITING, WS_EARLY, WS_READY, WS_TIMEOUT };
+
 struct lc_http {
     struct MHD_Daemon *daemon;
     lc_app_t *app;
+    /* The waiting requests, for their timeouts (a short list walk every TICK_MS). */
+    pthread_mutex_t wait_mu;
+    pthread_cond_t wait_cond;
+    lc_req_t *waiting;
+    bool stopping;
+    pthread_t timer;
+    bool timer_started;
 };
 
 struct lc_req {
     struct MHD_Connection *conn;
+    lc_http_t *http;
     lc_app_t *app;
     const char *method;
     char path[MAX_PATH];
     char *params[MAX_PARAMS];
     int nparams;
     bool replied;
+    /* Waiting (see lc_req_suspend). */
+    _Atomic int wait_state;
+    int64_t deadline_ms; /* CLOCK_MONOTONIC */
+    void (*cancel)(void *opaque);
+    void *cancel_opaque;
+    lc_req_t *wprev, *wnext; /* on http->waiting, guarded by wait_mu */
+    bool in_wait_list;
+    void (*done)(void *opaque);
+    void *done_opaque;
 };
+
+#define TICK_MS 50
 
 /* Security headers on every response: nothing is loaded from other hosts (privacy by design),
  * no MIME sniffing, pages cannot be framed by other sites. hls.js needs blob: for its media
@@ -124,6 +152,148 @@ int lc_http_parse_range(const char *header, size_t size, size_t *first, size_t *
     return 1;
 }
 
+/* ---- waiting ------------------------------------------------------------------------------- */
+
+static void unlink_waiting_locked(lc_http_t *h, lc_req_t *req)
+{
+    if (!req->in_wait_list)
+        return;
+    if (req->wprev)
+        req->wprev->wnext = req->wnext;
+    else
+        h->waiting = req->wnext;
+    if (req->wnext)
+        req->wnext->wprev = req->wprev;
+    req->wprev = req->wnext = NULL;
+    req->in_wait_list = false;
+}
+
+void lc_req_prepare_wait(lc_req_t *req) { atomic_store(&req->wait_state, WS_PREPARING); }
+
+void lc_req_wake(lc_req_t *req)
+{
+    int st = atomic_load(&req->wait_state);
+    for (;;) {
+        if (st == WS_WAITING) {
+            if (atomic_compare_exchange_weak(&req->wait_state, &st, WS_READY)) {
+                MHD_resume_connection(req->conn);
+                return;
+            }
+        } else if (st == WS_PREPARING) {
+            if (atomic_compare_exchange_weak(&req->wait_state, &st, WS_EARLY))
+                return;
+        } else {
+            return; /* already woken, or timed out */
+        }
+    }
+}
+
+lc_wake_t lc_req_woken(lc_req_t *req)
+{
+    int st = atomic_load(&req->wait_state);
+    return st == WS_READY ? LC_WAKE_READY : st == WS_TIMEOUT ? LC_WAKE_TIMEOUT : LC_WAKE_NONE;
+}
+
+void lc_req_on_done(lc_req_t *req, void (*fn)(void *opaque), void *opaque)
+{
+    req->done = fn;
+    req->done_opaque = opaque;
+}
+
+int lc_req_suspend(lc_req_t *req, int64_t timeout_ms, void (*cancel)(void *opaque), void *opaque)
+{
+    lc_http_t *h = req->http;
+    req->cancel = cancel;
+    req->cancel_opaque = opaque;
+    req->deadline_ms = lc_now_mono_ms() + timeout_ms;
+    pthread_mutex_lock(&h->wait_mu);
+    bool stopping = h->stopping;
+    if (!stopping) {
+        req->wprev = NULL;
+        req->wnext = h->waiting;
+        if (h->waiting)
+            h->waiting->wprev = req;
+        h->waiting = req;
+        req->in_wait_list = true;
+    }
+    pthread_mutex_unlock(&h->wait_mu);
+    MHD_suspend_connection(req->conn);
+    int st = WS_PREPARING;
+    if (stopping) {
+        /* No new waits while the server stops: answer as a timeout at once. */
+        cancel(opaque);
+        atomic_store(&req->wait_state, WS_TIMEOUT);
+        MHD_resume_connection(req->conn);
+    } else if (!atomic_compare_exchange_strong(&req->wait_state, &st, WS_WAITING)) {
+        /* Woken while registering (st == WS_EARLY): resume right away. */
+        atomic_store(&req->wait_state, WS_READY);
+        MHD_resume_connection(req->conn);
+    }
+    return 0;
+}
+
+/* Times out waiting requests (and, when stopping, all of them): moves each out of WAITING,
+ * unregisters it (cancel) and resumes it, outside the list's lock. */
+static void expire_waiting(lc_http_t *h, bool all)
+{
+    lc_req_t *fire[256];
+    for (;;) {
+        int n = 0;
+        bool more = false;
+        int64_t now = lc_now_mono_ms();
+        pthread_mutex_lock(&h->wait_mu);
+        lc_req_t *next;
+        for (lc_req_t *r = h->waiting; r; r = next) {
+            next = r->wnext;
+            int st = atomic_load(&r->wait_state);
+            if (st == WS_READY || st == WS_TIMEOUT) {
+                unlink_waiting_locked(h, r); /* woken meanwhile: nothing to do */
+                continue;
+            }
+            if (st != WS_WAITING || (!all && r->deadline_ms > now))
+                continue;
+            if (n == (int)(sizeof fire / sizeof fire[0])) {
+                more = true;
+                break;
+            }
+            if (atomic_compare_exchange_strong(&r->wait_state, &st, WS_TIMEOUT)) {
+                unlink_waiting_locked(h, r);
+                fire[n++] = r;
+            }
+        }
+        pthread_mutex_unlock(&h->wait_mu);
+        for (int i = 0; i < n; i++) {
+            fire[i]->cancel(fire[i]->cancel_opaque);
+            MHD_resume_connection(fire[i]->conn);
+        }
+        if (!more)
+            return;
+    }
+}
+
+static void *timer_main(void *arg)
+{
+    lc_http_t *h = arg;
+    pthread_mutex_lock(&h->wait_mu);
+    while (!h->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->wait_cond, &h->wait_mu, &ts);
+        if (h->stopping)
+            break;
+        pthread_mutex_unlock(&h->wait_mu);
+        expire_waiting(h, false);
+        pthread_mutex_lock(&h->wait_mu);
+    }
+    pthread_mutex_unlock(&h->wait_mu);
+    return NULL;
+}
+
 static void add_common_headers(struct MHD_Response *r, const char *content_type, const char *cache)
 {
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
@@ -202,6 +372,23 @@ int lc_reply_buf(lc_req_t *req, unsigned status, const char *content_type, lc_bu
     return queue(req, status, r);
 }
 
+int lc_reply_buf_encoded(lc_req_t *req, unsigned status, const char *content_type, lc_buf_t *buf,
+                         const char *cache, bool gzip)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+        lc_buf_len(buf), lc_buf_data(buf), unref_cb, buf);
+    if (!r) {
+        lc_buf_unref(buf);
+        return -ENOMEM;
+    }
+    add_common_headers(r, content_type, cache);
+    add_media_headers(r);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    if (gzip)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    return queue(req, status, r);
+}
+
 int lc_reply_static(lc_req_t *req, const void *data, size_t len, const char *content_type,
                     const char *cache)
 {
@@ -252,7 +439,7 @@ int lc_reply_file(lc_req_t *req, const char *path, const char *content_type, con
     return queue(req, status, r);
 }
 
-int lc_reply_json(lc_req_t *req, unsigned status, json_t *body)
+static int reply_json_cors(lc_req_t *req, unsigned status, json_t *body, bool cors)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
@@ -265,13 +452,20 @@ int lc_reply_json(lc_req_t *req, unsigned status, json_t *body)
         return -ENOMEM;
     }
     add_common_headers(r, "application/json", "no-store");
+    if (cors)
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
     return queue(req, status, r);
+}
+
+int lc_reply_json(lc_req_t *req, unsigned status, json_t *body)
+{
+    return reply_json_cors(req, status, body, false);
 }
 
 int lc_reply_error(lc_req_t *req, unsigned status, const char *code, const char *message)
 {
     json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
-    return lc_reply_json(req, status, body);
+    return reply_json_cors(req, status, body, true);
 }
 
 /* Matches `path` against `pattern`, capturing each '*' segment into req->params. */
@@ -319,6 +513,13 @@ static void free_req(lc_req_t *req)
 {
     if (!req)
         return;
+    if (req->in_wait_list) {
+        pthread_mutex_lock(&req->http->wait_mu);
+        unlink_waiting_locked(req->http, req);
+        pthread_mutex_unlock(&req->http->wait_mu);
+    }
+    if (req->done)
+        req->done(req->done_opaque);
     for (int i = 0; i < req->nparams; i++)
         free(req->params[i]);
     free(req);
@@ -336,6 +537,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!req)
             return MHD_NO;
         req->conn = conn;
+        req->http = h;
         req->app = h->app;
         req->method = method;
         *req_cls = req;
@@ -347,6 +549,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (req->replied)
         return MHD_YES;
+    if (req->in_wait_list) {
+        /* Resumed: it no longer needs the timer. */
+        pthread_mutex_lock(&h->wait_mu);
+        unlink_waiting_locked(h, req);
+        pthread_mutex_unlock(&h->wait_mu);
+    }
+    for (int i = 0; i < req->nparams; i++)
+        free(req->params[i]);
+    req->nparams = 0;
     if (*upload_data_size) {
         /* No route takes a body yet: refuse rather than buffer an unbounded upload. */
         *upload_data_size = 0;
@@ -429,6 +640,12 @@ lc_http_t *lc_http_start(lc_app_t *app, int *err)
         return NULL;
     }
     h->app = app;
+    pthread_mutex_init(&h->wait_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->wait_cond, &ca);
+    pthread_condattr_destroy(&ca);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
@@ -452,17 +669,42 @@ lc_http_t *lc_http_start(lc_app_t *app, int *err)
         *err = -EADDRINUSE;
         return NULL;
     }
+    if (pthread_create(&h->timer, NULL, timer_main, h) != 0) {
+        LC_ERROR("http", "cannot start the timer thread");
+        MHD_stop_daemon(h->daemon);
+        free(h);
+        *err = -EAGAIN;
+        return NULL;
+    }
+    h->timer_started = true;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_LISTEN_FD);
     if (!info || lc_format_sockname(info->listen_fd, app->http_bound, sizeof app->http_bound) < 0)
         snprintf(app->http_bound, sizeof app->http_bound, "%s", app->cfg.http_listen);
     return h;
 }
 
+/* Order: no new connections; every waiting request is answered (as a timeout: 503) and no new
+ * wait starts; the timer ends; then the daemon stops — libmicrohttpd must not be stopped with
+ * connections still suspended. */
 void lc_http_stop(lc_http_t **ph)
 {
     if (!ph || !*ph)
         return;
-    MHD_stop_daemon((*ph)->daemon);
-    free(*ph);
+    lc_http_t *h = *ph;
+    /* The listening socket is ours to close from here, after the daemon's threads are gone. */
+    MHD_socket listen_fd = MHD_quiesce_daemon(h->daemon);
+    pthread_mutex_lock(&h->wait_mu);
+    h->stopping = true;
+    pthread_cond_broadcast(&h->wait_cond);
+    pthread_mutex_unlock(&h->wait_mu);
+    if (h->timer_started)
+        pthread_join(h->timer, NULL);
+    expire_waiting(h, true);
+    MHD_stop_daemon(h->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    pthread_cond_destroy(&h->wait_cond);
+    pthread_mutex_destroy(&h->wait_mu);
+    free(h);
     *ph = NULL;
 }

@@ -43,11 +43,39 @@ const char *lc_req_query(lc_req_t *req, const char *name);
 const char *lc_req_header(lc_req_t *req, const char *name);
 const char *lc_req_method(lc_req_t *req);
 
+/* ---- waiting without a thread (blocking playlist reload, preload-hinted parts) --------------
+ * A handler that must wait for data calls lc_req_prepare_wait(), registers whatever will call
+ * lc_req_wake() (e.g. a window waiter), then lc_req_suspend() and returns 0 without a reply. The
+ * connection is suspended (libmicrohttpd keeps no thread on it); the same route's handler runs
+ * again once lc_req_wake() was called or the timeout passed, and lc_req_woken() says which. */
+typedef enum {
+    LC_WAKE_NONE = 0,    /* not waiting (a first call) */
+    LC_WAKE_READY = 1,   /* lc_req_wake() was called */
+    LC_WAKE_TIMEOUT = 2, /* the timeout passed, or the server is stopping */
+} lc_wake_t;
+
+/* Marks the request as about to wait: a wake that arrives before lc_req_suspend() is kept. */
+void lc_req_prepare_wait(lc_req_t *req);
+/* Suspends the request for at most `timeout_ms`. `cancel(opaque)` is called before a timeout
+ * (or shutdown) wake, from another thread, to unregister whatever would call lc_req_wake(); once
+ * it returns, lc_req_wake() must no longer be called for this request. Returns 0. */
+int lc_req_suspend(lc_req_t *req, int64_t timeout_ms, void (*cancel)(void *opaque), void *opaque);
+/* Wakes a waiting request. Any thread; only the first of a wake and the timeout counts. */
+void lc_req_wake(lc_req_t *req);
+lc_wake_t lc_req_woken(lc_req_t *req);
+/* Runs `fn(opaque)` once the request is over (answered, or the connection dropped): the place to
+ * free state a waiting handler keeps. One per request. */
+void lc_req_on_done(lc_req_t *req, void (*fn)(void *opaque), void *opaque);
+
 /* Replies with `buf` (takes the reference). Honours a single `Range: bytes=` request (206, or
  * 416 when unsatisfiable); the bytes are served from the buffer itself, never copied. `cache`
  * is the Cache-Control value or NULL. */
 int lc_reply_buf(lc_req_t *req, unsigned status, const char *content_type, lc_buf_t *buf,
                  const char *cache);
+/* The same for a gzip-compressed body (Content-Encoding: gzip; no ranges). Every variant of a
+ * resource that can be compressed carries Vary: Accept-Encoding, compressed or not. */
+int lc_reply_buf_encoded(lc_req_t *req, unsigned status, const char *content_type, lc_buf_t *buf,
+                         const char *cache, bool gzip);
 /* Replies with bytes that live as long as the process (embedded files). */
 int lc_reply_static(lc_req_t *req, const void *data, size_t len, const char *content_type,
                     const char *cache);
@@ -57,7 +85,8 @@ int lc_reply_file(lc_req_t *req, const char *path, const char *content_type, con
                   const char *download_name);
 /* Replies with a JSON body (steals the reference to `body`); Cache-Control: no-store. */
 int lc_reply_json(lc_req_t *req, unsigned status, json_t *body);
-/* Replies {"error": {"code": code, "message": message}}. */
+/* Replies {"error": {"code": code, "message": message}}, never cached (Cache-Control: no-store);
+ * media errors also carry the CORS header so a player on another origin sees the status. */
 int lc_reply_error(lc_req_t *req, unsigned status, const char *code, const char *message);
 /* Content type by file extension (".m3u8", ".m4s", ".mp4", ".html", ".js", ".css", ...). */
 const char *lc_content_type(const char *name);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "core/util.h"
+
 /* Reads a canonical decimal number at *p; advances *p. */
 static int read_num(const char **p, int64_t *out)
 {
@@ -48,4 +50,30 @@ lc_name_kind_t lc_parse_media_name(const char *name, int64_t *a, int64_t *b)
         read_num(&p, b) == 0 && strcmp(p, ".m4s") == 0)
         return LC_NAME_PART;
     return LC_NAME_INVALID;
+}
+
+const char *lc_hls_parse_query(const char *msn, const char *part, const char *skip,
+                               lc_hls_query_t *q)
+{
+    memset(q, 0, sizeof *q);
+    int64_t v;
+    if (part && !msn)
+        return "_HLS_part without _HLS_msn";
+    if (msn) {
+        if (lc_parse_int64(msn, 0, (int64_t)1 << 53, &q->msn) < 0)
+            return "_HLS_msn is not a media sequence number";
+        q->has_msn = true;
+    }
+    if (part) {
+        if (lc_parse_int64(part, 0, 1 << 20, &v) < 0)
+            return "_HLS_part is not a part index";
+        q->part = (int)v;
+        q->has_part = true;
+    }
+    if (skip) {
+        if (strcmp(skip, "YES") != 0 && strcmp(skip, "v2") != 0)
+            return "_HLS_skip must be YES or v2";
+        q->skip = true;
+    }
+    return NULL;
 }

@@ -44,7 +44,7 @@ void lc_live_config_default(lc_live_config_t *cfg)
         .grace_ms = 60000,
         .ended_linger_ms = 300000,
         .recordings_dir = NULL,
-        .low_latency = false,
+        .low_latency = true,
     };
 }
 

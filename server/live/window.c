@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/gzip.h"
 #include "core/log.h"
 #include "hls/playlist.h"
 
@@ -68,6 +69,8 @@ struct lc_window {
     winit_t *inits;
     int ninits, initcap;
     lc_buf_t *media_pl, *delta_pl, *master_pl;
+    lc_buf_t *media_gz, *delta_gz; /* the same, gzip-compressed */
+    lc_window_waiter_t *waiters;   /* blocking reloads and preload-hinted parts */
     bool ended;
 
     /* The writer's own (`hidden` changes together with segs, under mu). */
@@ -144,6 +147,8 @@ void lc_window_unref(lc_window_t *w)
     free(w->inits);
     lc_buf_unref(w->media_pl);
     lc_buf_unref(w->delta_pl);
+    lc_buf_unref(w->media_gz);
+    lc_buf_unref(w->delta_gz);
     lc_buf_unref(w->master_pl);
     free(w->snap);
     lc_bytes_free(&w->render);
@@ -204,15 +209,50 @@ static lc_buf_t *render_media(lc_window_t *w, const lc_hls_media_t *pl, bool del
     return b;
 }
 
+static bool reached_locked(const lc_window_t *w, int64_t msn, int part);
+
+/* Wakes the waiters whose part or segment is now listed (called with mu held, right after a new
+ * playlist was swapped in, so that every woken reader gets a playlist that lists it). */
+static void wake_locked(lc_window_t *w)
+{
+    lc_window_waiter_t *next;
+    for (lc_window_waiter_t *wt = w->waiters; wt; wt = next) {
+        next = wt->next;
+        if (!reached_locked(w, wt->msn, wt->part))
+            continue;
+        if (wt->prev)
+            wt->prev->next = wt->next;
+        else
+            w->waiters = wt->next;
+        if (wt->next)
+            wt->next->prev = wt->prev;
+        wt->prev = wt->next = NULL;
+        wt->linked = false;
+        wt->cb(wt);
+    }
+}
+
+/* Compresses a rendered playlist; a failure only costs the compression. */
+static lc_buf_t *gzip_of(const lc_buf_t *b)
+{
+    return b ? lc_gzip(lc_buf_cdata(b), lc_buf_len(b)) : NULL;
+}
+
 static void swap_media(lc_window_t *w, lc_buf_t *media, lc_buf_t *delta)
 {
+    lc_buf_t *media_gz = gzip_of(media);
+    lc_buf_t *delta_gz = delta == media ? lc_buf_ref(media_gz) : gzip_of(delta);
     pthread_mutex_lock(&w->mu);
-    lc_buf_t *old_media = w->media_pl, *old_delta = w->delta_pl;
+    lc_buf_t *old[4] = {w->media_pl, w->delta_pl, w->media_gz, w->delta_gz};
     w->media_pl = media;
     w->delta_pl = delta;
+    w->media_gz = media_gz;
+    w->delta_gz = delta_gz;
+    if (media || w->ended)
+        wake_locked(w);
     pthread_mutex_unlock(&w->mu);
-    lc_buf_unref(old_media);
-    lc_buf_unref(old_delta);
+    for (int i = 0; i < 4; i++)
+        lc_buf_unref(old[i]);
 }
 
 /* Renders the media playlist (and its delta form) from the current state and swaps them in; no
@@ -541,6 +581,13 @@ void lc_window_end(lc_window_t *w)
 
 lc_buf_t *lc_window_media_playlist(lc_window_t *w) { READ_LOCKED(w, w->media_pl); }
 lc_buf_t *lc_window_media_playlist_delta(lc_window_t *w) { READ_LOCKED(w, w->delta_pl); }
+
+/* Falls back to the plain form when compression failed (out of memory). */
+lc_buf_t *lc_window_playlist(lc_window_t *w, bool delta, bool gzip)
+{
+    READ_LOCKED(w, gzip && (delta ? w->delta_gz : w->media_gz) ? (delta ? w->delta_gz : w->media_gz)
+                                                             : (delta ? w->delta_pl : w->media_pl));
+}
 /* The multivariant playlist names the media playlist: it is not offered before that exists. */
 lc_buf_t *lc_window_master_playlist(lc_window_t *w)
 {
@@ -573,6 +620,106 @@ lc_buf_t *lc_window_part(lc_window_t *w, int64_t msn, int index)
 }
 
 int64_t lc_window_session_id(const lc_window_t *w) { return w->cfg.session_id; }
+
+bool lc_window_low_latency(const lc_window_t *w) { return w->cfg.low_latency; }
+
+int lc_window_target_duration(lc_window_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int target = w->target;
+    pthread_mutex_unlock(&w->mu);
+    return target;
+}
+
+/* ---- blocking reload ----------------------------------------------------------------------- */
+
+/* What the current media playlist lists (see lc_window_wait). Called with mu held. */
+static bool reached_locked(const lc_window_t *w, int64_t msn, int part)
+{
+    if (w->ended)
+        return true;
+    if (!w->media_pl || w->nsegs == 0)
+        return false;
+    const wseg_t *last = w->segs[w->nsegs - 1];
+    if (part < 0) {
+        const wseg_t *done = last->finished ? last : w->nsegs > 1 ? w->segs[w->nsegs - 2] : NULL;
+        return done && done->meta.msn >= msn;
+    }
+    if (last->meta.msn > msn + 1)
+        return true;
+    if (last->meta.msn == msn + 1) {
+        /* Segment msn is over: any part of it is there, and so is "the part after its last",
+         * which is the next segment's first part. */
+        const wseg_t *m = find_seg(w, msn);
+        return (m && part < m->part_count) || last->part_count > 0;
+    }
+    if (last->meta.msn == msn)
+        return part < last->part_count;
+    return false;
+}
+
+/* How many parts a segment can hold, generously: beyond it, a part index is a client error. */
+static int max_parts(const lc_window_t *w)
+{
+    return 2 * (int)ceil((double)w->target / w->cfg.part_target_s) + 2;
+}
+
+int lc_window_wait(lc_window_t *w, lc_window_waiter_t *waiter)
+{
+    if (!w->cfg.low_latency)
+        return -EINVAL;
+    pthread_mutex_lock(&w->mu);
+    int rc;
+    int64_t newest = w->nsegs ? w->segs[w->nsegs - 1]->meta.msn : 0;
+    if (reached_locked(w, waiter->msn, waiter->part)) {
+        rc = 0;
+    } else if (waiter->msn > newest + 2 || waiter->part >= max_parts(w)) {
+        rc = -ERANGE;
+    } else {
+        waiter->prev = NULL;
+        waiter->next = w->waiters;
+        if (w->waiters)
+            w->waiters->prev = waiter;
+        w->waiters = waiter;
+        waiter->linked = true;
+        rc = 1;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+bool lc_window_cancel(lc_window_t *w, lc_window_waiter_t *waiter)
+{
+    pthread_mutex_lock(&w->mu);
+    bool was = waiter->linked;
+    if (was) {
+        if (waiter->prev)
+            waiter->prev->next = waiter->next;
+        else
+            w->waiters = waiter->next;
+        if (waiter->next)
+            waiter->next->prev = waiter->prev;
+        waiter->prev = waiter->next = NULL;
+        waiter->linked = false;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return was;
+}
+
+bool lc_window_is_next_part(lc_window_t *w, int64_t msn, int index)
+{
+    pthread_mutex_lock(&w->mu);
+    bool next = false;
+    if (!w->ended && w->nsegs) {
+        const wseg_t *last = w->segs[w->nsegs - 1];
+        if (!last->finished)
+            next = msn == last->meta.msn && index == last->part_count;
+        else
+            next = msn == last->meta.msn + 1 && index == 0;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return next;
+}
 
 bool lc_window_ended(lc_window_t *w)
 {

@@ -85,6 +85,45 @@ lc_buf_t *lc_window_init(lc_window_t *w, int init_id);
 lc_buf_t *lc_window_segment(lc_window_t *w, int64_t msn); /* finished segments only */
 lc_buf_t *lc_window_part(lc_window_t *w, int64_t msn, int index);
 
+/* The media playlist, full or as a delta update (`_HLS_skip=YES`), plain or gzip-compressed
+ * (each form rendered or compressed once per change). NULL as for lc_window_media_playlist. */
+lc_buf_t *lc_window_playlist(lc_window_t *w, bool delta, bool gzip);
+
+/* ---- blocking reload (LL-HLS, draft-pantos-hls-rfc8216bis 6.2.5.2) -------------------------
+ * A reader that must wait for a part or segment registers a waiter; the writer calls its `cb`
+ * once the media playlist lists what was asked for (or the stream ended). Nothing blocks: the
+ * HTTP layer suspends the connection and resumes it from `cb`. */
+typedef struct lc_window_waiter lc_window_waiter_t;
+struct lc_window_waiter {
+    /* Set by the caller before lc_window_wait. */
+    int64_t msn; /* _HLS_msn */
+    int part;    /* _HLS_part, or -1 to wait for the whole segment msn */
+    /* Called once, on the writer's thread, with the window's lock held: it must only note the
+     * wake-up and return (never call into the window). */
+    void (*cb)(lc_window_waiter_t *waiter);
+    /* The window's. */
+    lc_window_waiter_t *prev, *next;
+    bool linked;
+};
+
+/* Whether the playlist already lists what `waiter` asks for: part `part` of segment `msn` or
+ * anything after it (a part index past the end of a finished segment means part 0 of the next
+ * one), or, with part -1, the finished segment `msn` or a later one. An ended stream satisfies
+ * every wait. Returns 0 when it is there (answer now), 1 when the waiter was queued, -ERANGE
+ * when it is too far ahead to wait for (answer 400: msn more than two segments beyond the newest,
+ * or a part index beyond what a segment can hold), -EINVAL without low latency. */
+int lc_window_wait(lc_window_t *w, lc_window_waiter_t *waiter);
+/* Removes a queued waiter; returns true when it was still queued (its cb will not run). Once it
+ * returns, the writer is not inside the waiter's cb either. */
+bool lc_window_cancel(lc_window_t *w, lc_window_waiter_t *waiter);
+
+/* Whether low latency (parts, blocking reload) is on; EXT-X-TARGETDURATION as it stands. */
+bool lc_window_low_latency(const lc_window_t *w);
+int lc_window_target_duration(lc_window_t *w);
+/* Whether part `index` of segment `msn` is the next part to come (what EXT-X-PRELOAD-HINT names):
+ * such a part may be requested before it exists. */
+bool lc_window_is_next_part(lc_window_t *w, int64_t msn, int index);
+
 /* The session id from the config (immutable). Any thread. */
 int64_t lc_window_session_id(const lc_window_t *w);
 

@@ -321,6 +321,26 @@ static void test_low_latency(void **state)
                  "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-14.2.m4s\"\n");
 }
 
+/* Parts are listed for segments that start less than three target durations from the end: with
+ * 2 s segments and no part of the next yet, the segment starting exactly 6 s from the end has
+ * none (validators count at most three segments with parts, the hinted one included). */
+static void test_parts_boundary(void **state)
+{
+    fixture_t f = {0};
+    for (int i = 0; i < 4; i++)
+        add(&f, 10 + i, 4, 0.5, 1, false);
+    lc_hls_media_t pl = media(&f, 0, NULL, true);
+    lc_bytes_t out;
+    lc_bytes_init(&out);
+    assert_int_equal(lc_hls_render_media(&pl, false, &out), 0);
+    const char *text = (const char *)out.data;
+    assert_null(strstr(text, "part-11.0.m4s"));
+    assert_non_null(strstr(text, "part-12.0.m4s"));
+    assert_non_null(strstr(text, "part-13.3.m4s"));
+    assert_non_null(strstr(text, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-14.0.m4s\""));
+    lc_bytes_free(&out);
+}
+
 /* Between segments (the last one just ended, the next has no part yet) the hint names part 0 of
  * the next segment; a segment in progress without parts shows its tags before the hint, and a
  * new run's tags (discontinuity, map) come before its first part. */
@@ -664,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_endlist),
         cmocka_unit_test(test_low_latency),
         cmocka_unit_test(test_low_latency_edges),
+        cmocka_unit_test(test_parts_boundary),
         cmocka_unit_test(test_delta),
         cmocka_unit_test(test_nothing_to_list),
         cmocka_unit_test(test_target_duration),

@@ -7,7 +7,10 @@
 
 #include <cmocka.h>
 
+#include <zlib.h>
+
 #include "api/webinars.h"
+#include "core/gzip.h"
 #include "http/http.h"
 #include "http/names.h"
 
@@ -84,6 +87,74 @@ static void test_content_types(void **state)
     assert_string_equal(lc_content_type("noext"), "application/octet-stream");
 }
 
+static void test_hls_query(void **state)
+{
+    (void)state;
+    lc_hls_query_t q;
+    assert_null(lc_hls_parse_query(NULL, NULL, NULL, &q));
+    assert_false(q.has_msn || q.has_part || q.skip);
+    assert_null(lc_hls_parse_query("12", "3", NULL, &q));
+    assert_true(q.has_msn && q.has_part && !q.skip);
+    assert_int_equal(q.msn, 12);
+    assert_int_equal(q.part, 3);
+    assert_null(lc_hls_parse_query("0", NULL, "YES", &q));
+    assert_true(q.has_msn && !q.has_part && q.skip);
+    assert_null(lc_hls_parse_query(NULL, NULL, "v2", &q));
+    assert_true(q.skip);
+    /* Each of these is a 400, with a reason. */
+    assert_string_equal(lc_hls_parse_query(NULL, "1", NULL, &q), "_HLS_part without _HLS_msn");
+    const char *bad_msn[] = {"", "-1", "1.5", "x", "9007199254740993", " 1"};
+    for (size_t i = 0; i < sizeof bad_msn / sizeof bad_msn[0]; i++)
+        assert_non_null(lc_hls_parse_query(bad_msn[i], NULL, NULL, &q));
+    assert_non_null(lc_hls_parse_query("1", "-1", NULL, &q));
+    assert_non_null(lc_hls_parse_query("1", "2000000", NULL, &q));
+    assert_non_null(lc_hls_parse_query("1", NULL, "yes", &q));
+    assert_non_null(lc_hls_parse_query("1", NULL, "NO", &q));
+}
+
+static void test_accept_encoding(void **state)
+{
+    (void)state;
+    assert_true(lc_accepts_gzip("gzip"));
+    assert_true(lc_accepts_gzip("gzip, deflate, br"));
+    assert_true(lc_accepts_gzip("br;q=1.0, gzip;q=0.8"));
+    assert_true(lc_accepts_gzip("*"));
+    assert_true(lc_accepts_gzip("GZIP"));
+    assert_false(lc_accepts_gzip(NULL));
+    assert_false(lc_accepts_gzip(""));
+    assert_false(lc_accepts_gzip("identity"));
+    assert_false(lc_accepts_gzip("gzip;q=0"));
+    assert_false(lc_accepts_gzip("x-gzip2, deflate"));
+}
+
+static void test_gzip_roundtrip(void **state)
+{
+    (void)state;
+    lc_bytes_t text;
+    lc_bytes_init(&text);
+    for (int i = 0; i < 200; i++)
+        lc_bytes_printf(&text, "#EXT-X-PART:DURATION=0.400,URI=\"part-%d.%d.m4s\"\n", i / 5, i % 5);
+    lc_buf_t *gz = lc_gzip(text.data, text.len);
+    assert_non_null(gz);
+    assert_true(lc_buf_len(gz) < text.len / 4);
+    assert_int_equal(lc_buf_cdata(gz)[0], 0x1f);
+    assert_int_equal(lc_buf_cdata(gz)[1], 0x8b);
+    uint8_t out[16384];
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = (Bytef *)lc_buf_cdata(gz);
+    z.avail_in = (uInt)lc_buf_len(gz);
+    z.next_out = out;
+    z.avail_out = sizeof out;
+    assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+    assert_int_equal(z.total_out, text.len);
+    assert_memory_equal(out, text.data, text.len);
+    inflateEnd(&z);
+    lc_buf_unref(gz);
+    lc_bytes_free(&text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -91,6 +162,9 @@ int main(void)
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_slug),
         cmocka_unit_test(test_content_types),
+        cmocka_unit_test(test_hls_query),
+        cmocka_unit_test(test_accept_encoding),
+        cmocka_unit_test(test_gzip_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
