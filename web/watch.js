@@ -39,6 +39,9 @@
       onFatal: (msg) => { stopPlayer(); showPlaceholder(msg); },
     });
     unmute.hidden = !video.muted;
+    // For diagnostics and the browser tests: the player's distance from the live edge is
+    // Date.now() - lecternPlayer.hls.playingDate (EXT-X-PROGRAM-DATE-TIME based).
+    window.lecternPlayer = player;
   }
 
   function listRecordings(sessions) {
