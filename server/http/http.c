@@ -659,7 +659,11 @@ lc_http_t *lc_http_start(lc_app_t *app, int *err)
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, connection_budget(),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        /* Per-connection memory for the request line, headers and response headers: our requests
+         * are small (a path, a short query, a browser's headers), and thousands of viewers each
+         * hold one; libmicrohttpd's default is 32 KiB. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (!h->daemon) {
