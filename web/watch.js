@@ -9,6 +9,15 @@
   const unmute = document.getElementById('unmute');
   let player = null;
   let timer = null;
+  let stopped = false;
+
+  // The state is asked every 2 s while waiting, but only every 10 s while the video plays: with
+  // thousands of viewers these requests are the one load on the server that grows with the
+  // audience. The end of a live stream is noticed at once anyway, from the playlist itself.
+  function schedule() {
+    clearTimeout(timer);
+    if (!stopped) timer = setTimeout(refresh, player ? 10000 : 2000);
+  }
 
   function showPlaceholder(text, link) {
     placeholderText.textContent = text;
@@ -38,6 +47,12 @@
       live: true,
       onFatal: (msg) => { stopPlayer(); showPlaceholder(msg); },
     });
+    if (player.hls) {
+      // EXT-X-ENDLIST: the presenter stopped; ask for the state (and the replay) right away.
+      player.hls.on(window.Hls.Events.LEVEL_UPDATED, (_e, data) => {
+        if (data.details && !data.details.live) refresh();
+      });
+    }
     unmute.hidden = !video.muted;
     // For diagnostics and the browser tests: the player's distance from the live edge is
     // Date.now() - lecternPlayer.hls.playingDate (EXT-X-PROGRAM-DATE-TIME based).
@@ -61,6 +76,14 @@
   }
 
   async function refresh() {
+    try {
+      await update();
+    } finally {
+      schedule();
+    }
+  }
+
+  async function update() {
     let w;
     try {
       w = await lectern.getJSON('/api/webinars/' + encodeURIComponent(slug));
@@ -69,7 +92,7 @@
         document.getElementById('title').textContent = 'Webinar not found';
         lectern.setStatus('missing', 'There is no webinar at this address.');
         showPlaceholder('Check the link you were given.');
-        clearInterval(timer);
+        stopped = true;
       } else {
         lectern.setStatus('offline', 'Cannot reach the server; retrying…');
       }
@@ -108,5 +131,4 @@
     video.play().catch(() => {});
   });
   refresh();
-  timer = setInterval(refresh, 2000);
 })();
