@@ -71,6 +71,13 @@ struct lc_window {
     lc_buf_t *media_pl, *delta_pl, *master_pl;
     lc_buf_t *media_gz, *delta_gz; /* the same, gzip-compressed */
     lc_window_waiter_t *waiters;   /* blocking reloads and preload-hinted parts */
+    /* The live edge of the published media playlist (what readers get now), which is what
+     * blocking reloads are answered against: the writer changes the segments before it renders
+     * and swaps in the playlist that lists them. */
+    int64_t pub_msn;   /* the newest segment listed, -1 before any */
+    int pub_parts;     /* its parts listed */
+    bool pub_finished; /* it is finished (has its EXTINF) */
+    bool pub_ended;    /* EXT-X-ENDLIST is listed */
     bool ended;
 
     /* The writer's own (`hidden` changes together with segs, under mu). */
@@ -100,6 +107,7 @@ lc_window_t *lc_window_new(const lc_window_config_t *cfg)
     }
     atomic_init(&w->refs, 1);
     w->cfg = *cfg;
+    w->pub_msn = -1;
     /* The configured target rounded up: 2 s segments give 2, never 1. */
     double configured = ceil(cfg->segment_target_s - 1e-9);
     w->target = configured < 1 ? 1 : configured > 3600 ? 3600 : (int)configured;
@@ -238,7 +246,13 @@ static lc_buf_t *gzip_of(const lc_buf_t *b)
     return b ? lc_gzip(lc_buf_cdata(b), lc_buf_len(b)) : NULL;
 }
 
-static void swap_media(lc_window_t *w, lc_buf_t *media, lc_buf_t *delta)
+typedef struct {
+    int64_t msn;
+    int parts;
+    bool finished;
+} edge_t;
+
+static void swap_media(lc_window_t *w, lc_buf_t *media, lc_buf_t *delta, edge_t edge)
 {
     lc_buf_t *media_gz = gzip_of(media);
     lc_buf_t *delta_gz = delta == media ? lc_buf_ref(media_gz) : gzip_of(delta);
@@ -248,6 +262,10 @@ static void swap_media(lc_window_t *w, lc_buf_t *media, lc_buf_t *delta)
     w->delta_pl = delta;
     w->media_gz = media_gz;
     w->delta_gz = delta_gz;
+    w->pub_msn = media ? edge.msn : -1;
+    w->pub_parts = edge.parts;
+    w->pub_finished = edge.finished;
+    w->pub_ended = w->ended;
     if (media || w->ended)
         wake_locked(w);
     pthread_mutex_unlock(&w->mu);
@@ -265,9 +283,13 @@ static int publish_media(lc_window_t *w)
     int listed = finished - w->hidden;
     const wseg_t *partial = w->cfg.low_latency ? cur : NULL;
     if (listed == 0 && !(partial && partial->part_count > 0)) {
-        swap_media(w, NULL, NULL);
+        swap_media(w, NULL, NULL, (edge_t){-1, 0, false});
         return 0;
     }
+    /* The newest segment the playlist will list: the one in progress once it has a part. */
+    const wseg_t *newest = partial && partial->part_count > 0 ? partial
+                                                              : w->segs[w->hidden + listed - 1];
+    edge_t edge = {newest->meta.msn, newest->part_count, newest->finished};
     if (w->snapcap < listed) {
         lc_hls_segment_t *snap = realloc(w->snap, (size_t)listed * sizeof *snap);
         if (!snap) {
@@ -307,7 +329,7 @@ static int publish_media(lc_window_t *w)
         lc_buf_unref(delta);
         return rc < 0 ? rc : -ENOMEM;
     }
-    swap_media(w, media, delta);
+    swap_media(w, media, delta, edge);
     return 0;
 }
 
@@ -633,28 +655,25 @@ int lc_window_target_duration(lc_window_t *w)
 
 /* ---- blocking reload ----------------------------------------------------------------------- */
 
-/* What the current media playlist lists (see lc_window_wait). Called with mu held. */
+/* Whether the published media playlist lists part `part` of segment `msn` or anything after it
+ * (see lc_window_wait). Called with mu held. */
 static bool reached_locked(const lc_window_t *w, int64_t msn, int part)
 {
-    if (w->ended)
+    if (w->pub_ended)
         return true;
-    if (!w->media_pl || w->nsegs == 0)
+    if (w->pub_msn < 0)
         return false;
-    const wseg_t *last = w->segs[w->nsegs - 1];
     if (part < 0) {
-        const wseg_t *done = last->finished ? last : w->nsegs > 1 ? w->segs[w->nsegs - 2] : NULL;
-        return done && done->meta.msn >= msn;
+        /* The whole segment: the newest listed one is finished, or a later one is listed. */
+        return w->pub_msn > msn || (w->pub_msn == msn && w->pub_finished);
     }
-    if (last->meta.msn > msn + 1)
+    if (w->pub_msn > msn + 1)
         return true;
-    if (last->meta.msn == msn + 1) {
-        /* Segment msn is over: any part of it is there, and so is "the part after its last",
-         * which is the next segment's first part. */
-        const wseg_t *m = find_seg(w, msn);
-        return (m && part < m->part_count) || last->part_count > 0;
-    }
-    if (last->meta.msn == msn)
-        return part < last->part_count;
+    if (w->pub_msn == msn + 1)
+        return true; /* the next segment is listed with a part: all of msn is there, and "the part
+                        after its last" is the next segment's part 0 */
+    if (w->pub_msn == msn)
+        return part < w->pub_parts;
     return false;
 }
 
@@ -708,14 +727,14 @@ bool lc_window_cancel(lc_window_t *w, lc_window_waiter_t *waiter)
 
 bool lc_window_is_next_part(lc_window_t *w, int64_t msn, int index)
 {
+    /* What the published playlist's EXT-X-PRELOAD-HINT names. */
     pthread_mutex_lock(&w->mu);
     bool next = false;
-    if (!w->ended && w->nsegs) {
-        const wseg_t *last = w->segs[w->nsegs - 1];
-        if (!last->finished)
-            next = msn == last->meta.msn && index == last->part_count;
+    if (!w->pub_ended && w->pub_msn >= 0) {
+        if (!w->pub_finished)
+            next = msn == w->pub_msn && index == w->pub_parts;
         else
-            next = msn == last->meta.msn + 1 && index == 0;
+            next = msn == w->pub_msn + 1 && index == 0;
     }
     pthread_mutex_unlock(&w->mu);
     return next;

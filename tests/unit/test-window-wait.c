@@ -2,6 +2,8 @@
  * are answered at once, which wait, which are too far ahead, and that a woken reader always finds
  * what it waited for in the playlist. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -262,6 +264,86 @@ static void test_gzip_forms(void **state)
     lc_window_unref(w);
 }
 
+/* A reader told "it is there" must find it in the playlist it then reads, however the writer's
+ * steps interleave with it: the writer changes the segments before it swaps in the playlist that
+ * lists them, and the answer must follow the playlist, not the segments. */
+typedef struct {
+    lc_window_t *w;
+    atomic_bool stop;
+    atomic_int wrong, checked;
+} race_t;
+
+static void *race_reader(void *arg)
+{
+    race_t *r = arg;
+    while (!atomic_load(&r->stop)) {
+        lc_buf_t *pl = lc_window_media_playlist(r->w);
+        if (!pl)
+            continue;
+        /* Ask for the part the published playlist hints at, plus the one after it. */
+        const char *hint = strstr((const char *)lc_buf_cdata(pl), "PRELOAD-HINT:TYPE=PART,URI=\"part-");
+        long long msn = 0;
+        int idx = 0;
+        if (!hint || sscanf(hint, "PRELOAD-HINT:TYPE=PART,URI=\"part-%lld.%d.m4s", &msn, &idx) != 2) {
+            lc_buf_unref(pl);
+            continue;
+        }
+        lc_buf_unref(pl);
+        for (int d = 0; d < 2; d++) {
+            probe_t p;
+            probe_init(&p, r->w, msn, idx + d);
+            int rc = lc_window_wait(r->w, &p.waiter);
+            if (rc == 1) {
+                lc_window_cancel(r->w, &p.waiter);
+                continue;
+            }
+            if (rc != 0)
+                continue;
+            /* The playlist read now must list the asked part: its hint (the next part to come)
+             * is past it. Every segment here has 4 parts, so any part index past 3 of msn means
+             * part 0 of msn+1 (rfc8216bis 6.2.5.2).
+             * (Comparing hints, not looking for the part's line: the fast writer may already
+             * have moved the part's segment out of the three target durations that list parts.) */
+            lc_buf_t *now = lc_window_media_playlist(r->w);
+            const char *text = (const char *)lc_buf_cdata(now);
+            const char *h2 = strstr(text, "PRELOAD-HINT:TYPE=PART,URI=\"part-");
+            long long hm = 0;
+            int hi = 0;
+            long long am = idx + d >= 4 ? msn + 1 : msn;
+            int ai = idx + d >= 4 ? 0 : idx + d;
+            bool ok = strstr(text, "#EXT-X-ENDLIST") ||
+                      (h2 && sscanf(h2, "PRELOAD-HINT:TYPE=PART,URI=\"part-%lld.%d.m4s", &hm, &hi) == 2 &&
+                       (hm > am || (hm == am && hi > ai)));
+            if (!ok)
+                atomic_fetch_add(&r->wrong, 1);
+            atomic_fetch_add(&r->checked, 1);
+            lc_buf_unref(now);
+        }
+    }
+    return NULL;
+}
+
+static void test_answer_follows_published_playlist(void **state)
+{
+    (void)state;
+    race_t r = {.w = new_window()};
+    pthread_t readers[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&readers[i], NULL, race_reader, &r), 0);
+    for (int64_t msn = 0; msn < 400; msn++) {
+        begin(r.w, msn);
+        for (int i = 0; i < 4; i++)
+            part(r.w, msn, i);
+        end(r.w, msn, 4);
+    }
+    atomic_store(&r.stop, true);
+    for (int i = 0; i < 3; i++)
+        pthread_join(readers[i], NULL);
+    assert_true(atomic_load(&r.checked) > 100);
+    assert_int_equal(atomic_load(&r.wrong), 0);
+    lc_window_unref(r.w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_next_part_and_low_latency_off),
         cmocka_unit_test(test_gzip_forms),
+        cmocka_unit_test(test_answer_follows_published_playlist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
