@@ -127,8 +127,11 @@ int lc_hls_render_media(const lc_hls_media_t *pl, bool delta, lc_bytes_t *out)
     double remaining = partial ? parts_duration(partial) : 0;
     for (int i = 0; i < n; i++)
         remaining += pl->segments[i].meta.duration;
+    /* A delta update skips only segments that end at or before the Skip Boundary (CAN-SKIP-UNTIL
+     * from the end), so what it keeps always covers at least CAN-SKIP-UNTIL. */
     int skipped = 0;
-    while (delta && ll && skipped < n && remaining > SKIP_UNTIL_TDS * td + 1e-6)
+    while (delta && ll && skipped < n &&
+           remaining - pl->segments[skipped].meta.duration >= SKIP_UNTIL_TDS * td - 1e-6)
         remaining -= pl->segments[skipped++].meta.duration;
 
     int64_t first_msn = n > 0 ? pl->segments[0].meta.msn : partial ? partial->meta.msn : 0;

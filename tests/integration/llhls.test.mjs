@@ -172,10 +172,17 @@ test('LL-HLS during a real push: tags, cadence, blocking reload, hints, delta, g
       // --- delta update -------------------------------------------------------------------------
       await waitPushed(p, 28); // longer than CAN-SKIP-UNTIL (12 s) plus a window's worth
       {
-        const full = await getPlaylist(mediaUrl);
-        const r = await request(`${mediaUrl}?_HLS_skip=YES`);
+        // Fetch full, delta, full until no segment completed in between, so both describe the
+        // same moment (a segment completes every ~2 s; a round trip takes milliseconds).
+        let full, r, delta;
+        for (let attempt = 0; attempt < 5; attempt++) {
+          full = await getPlaylist(mediaUrl);
+          r = await request(`${mediaUrl}?_HLS_skip=YES`);
+          const after = await getPlaylist(mediaUrl);
+          if (fullSegments(after.playlist).at(-1).uri === fullSegments(full.playlist).at(-1).uri) break;
+        }
         assert.equal(r.status, 200);
-        const delta = r.body.toString('utf8');
+        delta = r.body.toString('utf8');
         const m = /^#EXT-X-SKIP:SKIPPED-SEGMENTS=(\d+)$/m.exec(delta);
         assert.ok(m, `a delta update has EXT-X-SKIP:\n${delta}`);
         const skipped = Number(m[1]);
@@ -188,9 +195,18 @@ test('LL-HLS during a real push: tags, cadence, blocking reload, hints, delta, g
         const deltaStart = dpl.mediaSequenceBase + skipped;
         assert.equal(`seg-${deltaStart}.m4s`, deltaUris[0], 'SKIPPED-SEGMENTS counts from MEDIA-SEQUENCE');
         const skippedS = fullSegments(full.playlist).slice(0, skipped).reduce((s, x) => s + x.duration, 0);
-        const keptS = fullSegments(dpl).reduce((s, x) => s + x.duration, 0);
-        assert.ok(keptS >= full.playlist.lowLatencyCompatibility.canSkipUntil - 1e-6 ||
-          skippedS === 0, `the delta keeps at least CAN-SKIP-UNTIL (${keptS} s)`);
+        // What the delta keeps, up to the end of the playlist (the parts of the segment in
+        // progress count: the Skip Boundary is measured from the end of the last part).
+        const inProgress = dpl.segments.filter((x) => !x.uri)
+          .flatMap((x) => x.parts || []).filter((p) => !p.hint).reduce((s, p) => s + p.duration, 0);
+        const keptS = fullSegments(dpl).reduce((s, x) => s + x.duration, 0) + inProgress;
+        const canSkipUntil = full.playlist.lowLatencyCompatibility.canSkipUntil;
+        assert.ok(skippedS > 0);
+        assert.ok(keptS >= canSkipUntil - 1e-6, `the delta keeps at least CAN-SKIP-UNTIL (${keptS} s)`);
+        // ... and skips everything that ends before the Skip Boundary.
+        const firstKept = fullSegments(dpl)[0].duration;
+        assert.ok(keptS - firstKept < canSkipUntil + 1e-6,
+          `the delta skips every segment that ends before the Skip Boundary (${keptS} s kept)`);
       }
 
       // --- gzip ----------------------------------------------------------------------------------

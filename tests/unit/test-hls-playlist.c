@@ -423,7 +423,7 @@ static void test_low_latency_edges(void **state)
     lc_bytes_free(&out);
 }
 
-/* Delta update: segments starting more than CAN-SKIP-UNTIL (12 s) before the end are skipped;
+/* Delta update: segments that end CAN-SKIP-UNTIL (12 s) or more before the end are skipped;
  * the first listed one repeats the MAP. */
 static void test_delta(void **state)
 {
@@ -433,7 +433,8 @@ static void test_delta(void **state)
     add(&f, 110, 4, 0.5, 1, false);
     lc_hls_media_t pl = media(&f, 0, to_partial(&f, 2), true);
     pl.discontinuity_sequence = 4;
-    /* 10 x 2 s + 1 s in progress = 21 s: 100..104 start 21..13 s before the end. */
+    /* 10 x 2 s + 1 s in progress = 21 s: 100..103 end 19..13 s before the end; 104 ends 11 s
+     * before it, so it stays and the delta covers 13 s >= CAN-SKIP-UNTIL. */
     expect_media(&pl, true,
                  "#EXTM3U\n"
                  "#EXT-X-VERSION:9\n"
@@ -444,8 +445,11 @@ static void test_delta(void **state)
                  "#EXT-X-MEDIA-SEQUENCE:100\n"
                  "#EXT-X-DISCONTINUITY-SEQUENCE:4\n"
                  "#EXT-X-INDEPENDENT-SEGMENTS\n"
-                 "#EXT-X-SKIP:SKIPPED-SEGMENTS=5\n"
+                 "#EXT-X-SKIP:SKIPPED-SEGMENTS=4\n"
                  "#EXT-X-MAP:URI=\"init-1.mp4\"\n"
+                 "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:28.000Z\n"
+                 "#EXTINF:2.000,\n"
+                 "seg-104.m4s\n"
                  "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:30.000Z\n"
                  "#EXTINF:2.000,\n"
                  "seg-105.m4s\n"
