@@ -18,7 +18,10 @@ export async function freePort() {
 }
 
 // fragment: nginx-rtmp's hls_fragment in seconds (segments end on the first keyframe after it).
-export async function startNginxRtmp(dir, { fragment = 2, playlistLength = 12 } = {}) {
+// cors: answer HLS requests with Access-Control-Allow-Origin: * (for a player on another origin,
+// e.g. a page served by the bench itself).
+export async function startNginxRtmp(dir, { fragment = 2, playlistLength = 12,
+  cors = false } = {}) {
   const rtmpPort = await freePort();
   const httpPort = await freePort();
   for (const d of ['hls', 'logs', 'tmp']) mkdirSync(join(dir, d), { recursive: true });
@@ -51,7 +54,8 @@ http {
     location /hls/ {
       alias ${dir}/hls/;
       types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
-      add_header Cache-Control no-cache;
+      add_header Cache-Control no-cache;${cors ? `
+      add_header Access-Control-Allow-Origin *;` : ''}
     }
   }
 }
