@@ -18,9 +18,11 @@
 // largest N up to which every run was stable.
 //
 // Usage: node bench/llhls-capacity.mjs [--viewers 500,1000,2000,5000,8000] [--seconds 60]
-//        [--threads 2] [--probe 10] [--no-media] [--lectern path] [--out file.json]
+//        [--threads 2] [--probe 10] [--no-media] [--video-kbps 2500] [--lectern path]
+//        [--out file.json]
 //        node bench/llhls-capacity.mjs --report file.json   (the tables again, from a saved run)
-// Needs: a release build (build-release/), ffmpeg, libcurl4-openssl-dev (bench/Makefile).
+// Needs: a release build (build-release/), ffmpeg, libhttp-parser-dev and zlib (bench/Makefile;
+// scripts/setup --test installs them).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,12 +41,14 @@ const probeViewers = Number(args.probe ?? 10);
 const stableMs = Number(args['stable-ms'] || 1000);
 const lecternBin = args.lectern || defaultLecternBin;
 const ramp = Number(args.ramp || 5), warmup = Number(args.warmup || 5);
+// The presenter's video bit rate: 2500 by default; a webinar's slides and speaker often need less.
+const videoKbps = Number(args['video-kbps'] || 2500);
 const gapSeconds = 8; // between runs: connections close, the server settles
 const loadBin = join(repoRoot, 'build-bench', 'llhls-load');
 
 function buildLoad() {
   const r = spawnSync('make', ['-s', '-C', join(repoRoot, 'bench')], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error('make -C bench failed (libcurl4-openssl-dev installed?):\n' + r.stderr);
+  if (r.status !== 0) throw new Error('make -C bench failed (libhttp-parser-dev installed? scripts/setup --test):\n' + r.stderr);
 }
 
 // Runs llhls-load to completion; resolves to its JSON report (and its pid while it ran).
@@ -117,7 +121,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'lectern-llcap-'));
   const cleanup = [];
   try {
-    const source = encodeSource(join(dir, 'source.flv'), 60);
+    const source = encodeSource(join(dir, 'source.flv'), 60, { videoKbps });
     const lectern = await startLectern({ bin: lecternBin, dataDir: join(dir, 'lectern') });
     cleanup.push(() => lectern.stop());
     const webinar = lectern.createWebinar('capacity');
@@ -184,7 +188,7 @@ async function main() {
       versions: versions(lecternBin),
       url_mode: lowLatency ? 'll-hls' : 'plain-hls',
       first_playlist: firstPlaylist,
-      settings: { seconds, ramp, warmup, threads, probe_viewers: probeViewers, media: !args['no-media'], stable_ms: stableMs },
+      settings: { seconds, ramp, warmup, threads, video_kbps: videoKbps, probe_viewers: probeViewers, media: !args['no-media'], stable_ms: stableMs },
       idle: { cpu_pct: idle.cpu_pct_mean, rss_mib: idle.rss_mib_median },
       runs,
     };

@@ -14,12 +14,13 @@ export const repoRoot = join(here, '..', '..');
 export const defaultLecternBin = join(repoRoot, 'build-release', 'lectern');
 
 // The presenter's stream, encoded once so that the push is a copy (no encoder in the loop):
-// 720p25, 2.5 Mbit/s H.264 with a 2 s GOP, AAC stereo 128 kbit/s, in FLV (copied into RTMP as is).
-export function encodeSource(path, seconds) {
+// 720p25, 2.5 Mbit/s H.264 with a 2 s GOP (videoKbps to change the rate), AAC stereo 128 kbit/s,
+// in FLV (copied into RTMP as is).
+export function encodeSource(path, seconds, { videoKbps = 2500 } = {}) {
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
     `testsrc2=size=1280x720:rate=25:duration=${seconds}`, '-f', 'lavfi', '-i',
     `sine=frequency=440:sample_rate=48000:duration=${seconds}`, '-c:v', 'libx264',
-    '-preset', 'veryfast', '-b:v', '2500k', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0',
+    '-preset', 'veryfast', '-b:v', `${videoKbps}k`, '-g', '50', '-keyint_min', '50', '-sc_threshold', '0',
     '-c:a', 'aac', '-ac', '2', '-b:a', '128k', path]);
   return path;
 }
