@@ -59,15 +59,19 @@ function parsePlaylist(text) {
 }
 
 // Polls a playlist until `stopAt`, recording first-seen times of segments and parts.
+// Items already listed in the first playlist seen were not seen appearing: they keep their
+// place in the running sum of durations but give no latency figure.
 async function watch(url, stopAt, seen) {
+  let initial = true;
   while (Date.now() < stopAt) {
     try {
       const res = await fetch(url, { cache: 'no-store' });
       const now = performance.timeOrigin + performance.now();
       if (res.ok) {
         const { segments, parts } = parsePlaylist(await res.text());
-        for (const s of segments) if (!seen.segments.has(s.uri)) seen.segments.set(s.uri, { at: now, duration: s.duration });
-        for (const p of parts) if (!seen.parts.has(p.uri)) seen.parts.set(p.uri, { at: now, duration: p.duration });
+        for (const s of segments) if (!seen.segments.has(s.uri)) seen.segments.set(s.uri, { at: now, duration: s.duration, initial });
+        for (const p of parts) if (!seen.parts.has(p.uri)) seen.parts.set(p.uri, { at: now, duration: p.duration, initial });
+        initial = false;
       }
     } catch { /* not there yet */ }
     await sleep(10);
@@ -78,9 +82,9 @@ async function watch(url, stopAt, seen) {
 function latencies(map, pushStart) {
   let t = 0;
   const out = [];
-  for (const { at, duration } of map.values()) {
+  for (const { at, duration, initial } of map.values()) {
     t += duration;
-    out.push((at - (pushStart + t * 1000)) / 1000);
+    if (!initial) out.push((at - (pushStart + t * 1000)) / 1000);
   }
   return out;
 }

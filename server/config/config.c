@@ -36,7 +36,7 @@ static const opt_t options[] = {
     {"log-level", OPT_LEVEL, offsetof(lc_config_t, log_level), 0, 0, 0, "LEVEL",
      "error, warn, info or debug (default info)"},
     {"part-target", OPT_SECONDS_F, offsetof(lc_config_t, part_target_s), 0, 0.1, 2.0, "SECONDS",
-     "HLS part (CMAF fragment) target duration (default 0.5)"},
+     "HLS part (CMAF fragment) target duration (default 0.333: a third of a second)"},
     {"segment-target", OPT_SECONDS_F, offsetof(lc_config_t, segment_target_s), 0, 0.5, 12.0,
      "SECONDS", "HLS segment target duration; segments end on keyframes (default 2)"},
     {"window-segments", OPT_INT, offsetof(lc_config_t, window_segments), 0, 3, 100, "N",
@@ -59,7 +59,10 @@ void lc_config_default(lc_config_t *cfg)
     strcpy(cfg->rtmp_listen, "0.0.0.0:1935");
     strcpy(cfg->data_dir, "./data");
     cfg->log_level = LC_LOG_INFO;
-    cfg->part_target_s = 0.5;
+    /* A third of a second: hls.js plays ~1.8 s behind the presenter with it against ~2.2 s with
+     * 0.5 s parts (bench/README.md, glass-to-glass). Parts of 8 frames at 25 fps (0.32 s), 9 or
+     * 10 at 30 fps (RTMP's millisecond timestamps make 10 frames 333 or 334 ms). */
+    cfg->part_target_s = 1.0 / 3;
     cfg->segment_target_s = 2.0;
     cfg->window_segments = 6;
     cfg->grace_ms = 60000;

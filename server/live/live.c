@@ -38,7 +38,7 @@ struct lc_live {
 void lc_live_config_default(lc_live_config_t *cfg)
 {
     *cfg = (lc_live_config_t){
-        .part_target_s = 0.5,
+        .part_target_s = 1.0 / 3, /* as lc_config_default, which explains it */
         .segment_target_s = 2.0,
         .window_segments = 6,
         .grace_ms = 60000,

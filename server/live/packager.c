@@ -81,6 +81,10 @@ struct lc_packager {
     int64_t declared_bps;
     bool init_sent;
     int64_t first_ms; /* ms timestamp of the run's first packet, AV_NOPTS_VALUE before */
+    /* PROGRAM-DATE-TIME of media timestamp ts (ms) = pdt_base_ms + (ts - pdt_base_ts). */
+    int64_t pdt_base_ms, pdt_base_ts;
+    int64_t min_delay_ms; /* smallest arrival - timestamp before the first part, NOPTS: none */
+    bool pdt_fixed;       /* the first part went out: the anchor no longer moves */
 
     /* Segment and part being built, in the primary's tb. */
     bool seg_open;
@@ -285,6 +289,7 @@ int lc_packager_new(const lc_packager_config_t *cfg, const AVCodecParameters *vi
     p->cfg = *cfg;
     p->cbs = *cbs;
     p->first_ms = AV_NOPTS_VALUE;
+    p->min_delay_ms = AV_NOPTS_VALUE;
     p->next_msn = cfg->first_msn;
     p->primary = video ? 0 : 1;
     lc_bytes_init(&p->out);
@@ -415,6 +420,25 @@ static double measured_frame_rate(int samples, double duration_s)
     return round(fps * 1000) / 1000;
 }
 
+/* Called once, as the run's first part goes out: moves the PDT anchor to the smallest
+ * arrival - timestamp seen so far (see lc_packager_write_at), never later than it was and never
+ * before the floor, and re-dates the open segment accordingly. */
+static void fix_pdt(lc_packager_t *p)
+{
+    p->pdt_fixed = true;
+    if (p->min_delay_ms == AV_NOPTS_VALUE || !p->seg_open)
+        return;
+    int64_t seg_ts = p->pdt_base_ts + (p->seg.pdt_ms - p->pdt_base_ms);
+    int64_t pdt = seg_ts + p->min_delay_ms;
+    if (pdt < p->cfg.pdt_floor_ms)
+        pdt = p->cfg.pdt_floor_ms;
+    if (pdt >= p->seg.pdt_ms)
+        return;
+    p->pdt_base_ms = pdt;
+    p->pdt_base_ts = seg_ts;
+    p->seg.pdt_ms = pdt;
+}
+
 static int cut_part(lc_packager_t *p)
 {
     int ret = av_write_frame(p->fmt, NULL);
@@ -447,6 +471,8 @@ static int cut_part(lc_packager_t *p)
         if (p->cbs.init_cb)
             rc = p->cbs.init_cb(p->cbs.opaque, p->init, &p->info);
     }
+    if (rc >= 0 && !p->pdt_fixed)
+        fix_pdt(p);
     if (rc >= 0 && !p->seg_announced) {
         p->seg_announced = true;
         if (p->cbs.segment_begin_cb)
@@ -478,7 +504,7 @@ static void open_segment(lc_packager_t *p, int64_t dts)
     int64_t ms = av_rescale_q(dts, p->tracks[p->primary].tb, (AVRational){1, 1000});
     p->seg = (lc_segment_meta_t){
         .msn = p->next_msn++,
-        .pdt_ms = p->cfg.pdt_anchor_ms + (ms - p->first_ms),
+        .pdt_ms = p->pdt_base_ms + (ms - p->pdt_base_ts),
         .discontinuity = p->cfg.discontinuity && !p->had_segment,
         .init_id = p->cfg.init_id,
     };
@@ -652,6 +678,11 @@ static void retime(lc_packager_t *p, int which, AVPacket *pkt)
 
 int lc_packager_write(lc_packager_t *p, const AVPacket *in)
 {
+    return lc_packager_write_at(p, in, 0);
+}
+
+int lc_packager_write_at(lc_packager_t *p, const AVPacket *in, int64_t arrival_ms)
+{
     if (p->failed || p->flushed)
         return p->failed ? LC_EMEDIA : -EINVAL;
     int which = in->stream_index;
@@ -660,8 +691,15 @@ int lc_packager_write(lc_packager_t *p, const AVPacket *in)
         return -EINVAL;
     track_t *t = &p->tracks[which];
     int64_t in_dts = in->dts != AV_NOPTS_VALUE ? in->dts : in->pts;
-    if (p->first_ms == AV_NOPTS_VALUE)
+    if (p->first_ms == AV_NOPTS_VALUE) {
         p->first_ms = in_dts;
+        p->pdt_base_ts = in_dts;
+        p->pdt_base_ms = p->cfg.pdt_anchor_ms > p->cfg.pdt_floor_ms ? p->cfg.pdt_anchor_ms
+                                                                    : p->cfg.pdt_floor_ms;
+    }
+    if (!p->pdt_fixed && arrival_ms > 0 &&
+        (p->min_delay_ms == AV_NOPTS_VALUE || arrival_ms - in_dts < p->min_delay_ms))
+        p->min_delay_ms = arrival_ms - in_dts;
     if (which == 0 && !t->seen_key) {
         if (t->waiting_ms == AV_NOPTS_VALUE)
             t->waiting_ms = in_dts;

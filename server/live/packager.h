@@ -46,8 +46,11 @@ typedef struct {
     int64_t first_msn;       /* media sequence number of the run's first segment */
     bool discontinuity;      /* mark the run's first segment (a run after a reconnect) */
     /* Wall clock (CLOCK_REALTIME ms) at which the run's first packet arrived: segment pdt_ms is
-     * this plus the segment's media time since that packet. */
+     * this plus the segment's media time since that packet, unless arrival times given to
+     * lc_packager_write_at show the publisher's clock to be earlier (see there). */
     int64_t pdt_anchor_ms;
+    /* No segment's pdt_ms is earlier than this (the previous run's media end; 0: none). */
+    int64_t pdt_floor_ms;
 } lc_packager_config_t;
 
 /* Events, in this order: init once, then per segment segment_begin, part..., segment_end. The
@@ -89,6 +92,15 @@ int lc_packager_new(const lc_packager_config_t *cfg, const AVCodecParameters *vi
  * or LC_ELIMIT (no keyframe for LC_LIVE_MAX_SEGMENT_S, logged) leaves the packager unusable:
  * later calls return LC_EMEDIA. */
 int lc_packager_write(lc_packager_t *p, const AVPacket *pkt);
+
+/* The same, with the wall clock (CLOCK_REALTIME ms) at which the packet arrived. Until the run's
+ * first part goes out, the packager keeps the smallest arrival - timestamp seen, and anchors
+ * PROGRAM-DATE-TIME there rather than at the first packet's arrival: a publisher that starts its
+ * clock before it can send (ffmpeg -re opening its outputs, an encoder's start-up) delivers the
+ * first packets late, in a burst, and then keeps time; anchoring at the first packet would make
+ * every PDT later than the picture it stamps by that delay. Only ever moves PDT earlier, by at
+ * most the media before the first cut. arrival_ms <= 0 is the same as lc_packager_write. */
+int lc_packager_write_at(lc_packager_t *p, const AVPacket *pkt, int64_t arrival_ms);
 
 /* Ends the run: writes every held packet, emits the last part and segment_end. Later writes are
  * refused (-EINVAL). Returns 0 or a negative code. A run without a single primary sample emits

@@ -337,9 +337,10 @@ static void handle_packet(lc_stream_t *s, item_t *it)
             .init_id = ++s->init_id,
             .first_msn = s->next_msn,
             .discontinuity = s->had_segment,
+            .pdt_anchor_ms = it->arrival_ms,
             /* Never before the previous run's media ended: PDT keeps increasing even when a
              * publisher sent faster than real time. */
-            .pdt_anchor_ms = it->arrival_ms > s->media_end_ms ? it->arrival_ms : s->media_end_ms,
+            .pdt_floor_ms = s->media_end_ms,
         };
         lc_packager_cbs_t cbs = {on_init, on_segment_begin, on_part, on_segment_end, s};
         if ((rc = lc_packager_new(&pcfg, s->par[0], s->par[1], &cbs, &s->pk)) < 0) {
@@ -347,7 +348,7 @@ static void handle_packet(lc_stream_t *s, item_t *it)
             return;
         }
     }
-    if ((rc = lc_packager_write(s->pk, it->pkt)) < 0)
+    if ((rc = lc_packager_write_at(s->pk, it->pkt, it->arrival_ms)) < 0)
         fail_run(s, rc);
 }
 

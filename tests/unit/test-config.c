@@ -34,7 +34,7 @@ static void test_defaults_and_urls(void **state)
     assert_string_equal(c.public_url, "http://localhost:8080");
     assert_string_equal(c.rtmp_url, "rtmp://localhost:1935/live");
     assert_int_equal(c.grace_ms, 60000);
-    assert_true(c.part_target_s == 0.5 && c.segment_target_s == 2.0);
+    assert_true(c.part_target_s == 1.0 / 3 && c.segment_target_s == 2.0);
 
     lc_config_default(&c);
     strcpy(c.http_listen, "192.0.2.7:80");

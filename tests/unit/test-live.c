@@ -412,8 +412,17 @@ static void test_low_latency(void **state)
     assert_true(wait_playlist(f, "six", "part-1.1.m4s\"", 5000));
     char *text = playlist(f, "six");
     assert_non_null(strstr(text, "#EXT-X-VERSION:9\n"));
-    assert_non_null(strstr(text, "#EXT-X-PART-INF:PART-TARGET=0.500\n"));
-    assert_non_null(strstr(text, "#EXT-X-PART:DURATION=0.500,URI=\"part-0.0.m4s\",INDEPENDENT=YES\n"));
+    /* The default part target, a third of a second: at 30 fps with RTMP's millisecond
+     * timestamps a part is 9 or 10 frames (0.300 or 0.333 s). */
+    assert_non_null(strstr(text, "#EXT-X-PART-INF:PART-TARGET=0.333\n"));
+    const char *first = strstr(text, "#EXT-X-PART:DURATION=");
+    assert_non_null(first);
+    double d = 0;
+    char uri[64] = "";
+    assert_int_equal(sscanf(first, "#EXT-X-PART:DURATION=%lf,URI=\"%63[^\"]\",INDEPENDENT=YES\n",
+                            &d, uri), 2);
+    assert_string_equal(uri, "part-0.0.m4s");
+    assert_true(d >= 0.299 && d <= 0.3335);
     assert_non_null(strstr(text, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part-"));
     free(text);
     lc_publisher_finish(&pub, true);

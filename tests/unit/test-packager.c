@@ -608,7 +608,7 @@ static void test_track_stalls(void **state)
     }
 
     memset(&sink, 0, sizeof sink);
-    lc_packager_config_t cfg = {PART_TARGET, SEG_TARGET, 3, FIRST_MSN, true, PDT_ANCHOR};
+    lc_packager_config_t cfg = {PART_TARGET, SEG_TARGET, 3, FIRST_MSN, true, PDT_ANCHOR, 0};
     lc_packager_cbs_t cbs = {on_init, on_begin, on_part, on_end, &sink};
     lc_packager_t *p = NULL;
     assert_int_equal(lc_packager_new(&cfg, in.par[0], in.par[1], &cbs, &p), 0);
@@ -633,6 +633,83 @@ static void test_track_stalls(void **state)
     free_input(&in);
 }
 
+/* PROGRAM-DATE-TIME from arrival times. The publisher's clock starts at SENDER_T0: the packet
+ * with media time d is due at SENDER_T0 + d. It could not send for its first BURST_MS (opening
+ * its outputs), so those packets all arrive at SENDER_T0 + BURST_MS, then the rest on time plus
+ * 5 ms. Anchoring at the first packet would date everything BURST_MS late; the packager takes the
+ * smallest arrival - timestamp before its first part, so the first segment's PDT moves back
+ * towards the sender's clock, never before it, never later than the first packet's arrival
+ * says, and never before the floor. Later segments keep their media-time spacing. */
+static void test_pdt_from_arrivals(void **state)
+{
+    (void)state;
+    enum { BURST_MS = 700 };
+    const int64_t SENDER_T0 = PDT_ANCHOR;
+    input_t in;
+    make_input(&in, true, true, 60, 0, 7);
+    int64_t key_dts = AV_NOPTS_VALUE;
+    for (int i = 0; i < in.n && key_dts == AV_NOPTS_VALUE; i++)
+        if (in.pkts[i]->stream_index == 0)
+            key_dts = in.pkts[i]->dts;
+    int64_t floors[2] = {0, SENDER_T0 + 5000};
+    for (int f = 0; f < 2; f++) {
+        sink_t sink;
+        memset(&sink, 0, sizeof sink);
+        lc_packager_config_t cfg = {
+            .part_target_s = PART_TARGET,
+            .segment_target_s = SEG_TARGET,
+            .init_id = 3,
+            .first_msn = FIRST_MSN,
+            .pdt_anchor_ms = SENDER_T0 + BURST_MS, /* the first packet's arrival */
+            .pdt_floor_ms = floors[f],
+        };
+        lc_packager_cbs_t cbs = {on_init, on_begin, on_part, on_end, &sink};
+        lc_packager_t *p = NULL;
+        assert_int_equal(lc_packager_new(&cfg, in.par[0], in.par[1], &cbs, &p), 0);
+        for (int i = 0; i < in.n; i++) {
+            int64_t due = SENDER_T0 + (in.pkts[i]->dts - in.first_dts);
+            int64_t arrival = due < SENDER_T0 + BURST_MS ? SENDER_T0 + BURST_MS : due + 5;
+            assert_int_equal(lc_packager_write_at(p, in.pkts[i], arrival), 0);
+        }
+        assert_int_equal(lc_packager_flush(p), 0);
+        lc_packager_free(&p);
+        assert_int_equal(sink.order_errors, 0);
+        assert_true(sink.nsegs >= 3);
+        int64_t sender = SENDER_T0 + (key_dts - in.first_dts); /* the sender's own clock */
+        int64_t first = sink.segs[0].begin.pdt_ms;
+        if (f == 0) {
+            /* Moved back by at least the burst minus what went into the first part (0.5 s plus
+             * the few packets held back for ordering), and not past the sender's clock. */
+            assert_true(first >= sender);
+            assert_true(first <= sender + BURST_MS - 400);
+        } else {
+            assert_int_equal(first, floors[f]);
+        }
+        /* The anchor moved once, before anything went out: the spacing is media time. */
+        double at = (double)first;
+        for (int k = 1; k < sink.nsegs; k++) {
+            at += sink.segs[k - 1].end.duration * 1000;
+            assert_true(llabs(sink.segs[k].begin.pdt_ms - (int64_t)llround(at)) <= 1);
+        }
+        free_sink(&sink);
+    }
+
+    /* Without arrival times (lc_packager_write), the first packet's arrival is the anchor. */
+    sink_t sink;
+    memset(&sink, 0, sizeof sink);
+    lc_packager_config_t cfg = {PART_TARGET, SEG_TARGET, 3, FIRST_MSN, false, SENDER_T0 + BURST_MS, 0};
+    lc_packager_cbs_t cbs = {on_init, on_begin, on_part, on_end, &sink};
+    lc_packager_t *p = NULL;
+    assert_int_equal(lc_packager_new(&cfg, in.par[0], in.par[1], &cbs, &p), 0);
+    for (int i = 0; i < in.n; i++)
+        assert_int_equal(lc_packager_write(p, in.pkts[i]), 0);
+    assert_int_equal(lc_packager_flush(p), 0);
+    lc_packager_free(&p);
+    assert_int_equal(sink.segs[0].begin.pdt_ms, SENDER_T0 + BURST_MS + key_dts - in.first_dts);
+    free_sink(&sink);
+    free_input(&in);
+}
+
 /* An encoder that stops sending keyframes (an infinite GOP, or intra refresh): the run cannot be
  * cut into segments, so instead of one segment growing without bound (every part of it held in
  * memory by the live window), it fails once LC_LIVE_MAX_SEGMENT_S of video came after the last
@@ -647,7 +724,7 @@ static void test_no_keyframe(void **state)
     assert_int_equal(keys, 1); /* the test would prove nothing otherwise */
 
     sink_t *sink = calloc(1, sizeof *sink);
-    lc_packager_config_t cfg = {PART_TARGET, SEG_TARGET, 3, FIRST_MSN, false, PDT_ANCHOR};
+    lc_packager_config_t cfg = {PART_TARGET, SEG_TARGET, 3, FIRST_MSN, false, PDT_ANCHOR, 0};
     lc_packager_cbs_t cbs = {on_init, on_begin, on_part, on_end, sink};
     lc_packager_t *p = NULL;
     assert_int_equal(lc_packager_new(&cfg, in.par[0], in.par[1], &cbs, &p), 0);
@@ -775,7 +852,7 @@ static void test_params(void **state)
     avcodec_parameters_free(&he);
 
     /* Packets for a track the run does not have are refused. */
-    lc_packager_config_t cfg = {PART_TARGET, SEG_TARGET, 1, 0, false, 0};
+    lc_packager_config_t cfg = {PART_TARGET, SEG_TARGET, 1, 0, false, 0, 0};
     lc_packager_cbs_t cbs = {0};
     lc_packager_t *p = NULL;
     assert_int_equal(lc_packager_new(&cfg, NULL, in.par[1], &cbs, &p), 0);
@@ -815,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_long_gop),
         cmocka_unit_test(test_starts_mid_gop),
         cmocka_unit_test(test_track_stalls),
+        cmocka_unit_test(test_pdt_from_arrivals),
         cmocka_unit_test_teardown(test_no_keyframe, log_capture_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
