@@ -1,10 +1,12 @@
 /* Wiring: start-up and shutdown order, and the hooks between modules.
  *
  * Start-up: paths → database (migrations) → recover recordings of sessions the last run left
- * live → exporter (resumes unfinished MP4 exports) → live registry → RTMP ingest → HTTP → demo.
+ * live → authentication (password worker; a setup token when there is no account) → exporter
+ * (resumes unfinished MP4 exports) → live registry → RTMP ingest → HTTP → demo.
  * Shutdown runs so that nothing is ever used after it was freed and data only flows into
  * modules that are still running: demo (its push ends cleanly) → HTTP (handlers read the live
- * registry and the database, so they stop first) → ingest (every publisher finishes as stopped)
+ * registry and the database, so they stop first) → authentication (no request waits on a
+ * password check any more) → ingest (every publisher finishes as stopped)
  * → live (streams end, recordings are made final, sessions are closed in the database and queued
  * for export) → exporter (an export under way is abandoned and resumes at the next start) →
  * database. */
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -45,13 +48,8 @@ int lc_app_paths(lc_app_t *app)
 
 static int new_key(char *key_out, uint8_t hash[32])
 {
-    uint8_t raw[24]; /* 192 bits; base64url gives 32 characters, well inside ffmpeg's tcUrl cap */
-    int rc = lc_random_bytes(raw, sizeof raw);
-    if (rc < 0)
-        return rc;
-    lc_base64url(raw, sizeof raw, key_out, LC_STREAM_KEY_SIZE);
-    lc_sha256(key_out, strlen(key_out), hash);
-    return 0;
+    /* 192 bits; base64url gives 32 characters, well inside ffmpeg's tcUrl cap */
+    return lc_secret_new(24, key_out, LC_STREAM_KEY_SIZE, hash);
 }
 
 /* "Quarterly Update: Q3!" → "quarterly-update-q3-k3x9ab": readable, and unique thanks to the
@@ -270,6 +268,29 @@ static void write_urls_file(lc_app_t *app)
         LC_WARN("app", "cannot write %s: %s", path, lc_strerror(rc));
 }
 
+/* Organiser accounts: the password worker, and a setup token when no account exists yet (the
+ * token is printed once by main, never logged). */
+static int start_auth(lc_app_t *app)
+{
+    lc_auth_config_t acfg;
+    lc_auth_config_default(&acfg);
+    acfg.session_idle_ms = app->cfg.session_idle_ms;
+    acfg.session_lifetime_ms = app->cfg.session_lifetime_ms;
+    int rc;
+    app->auth = lc_auth_new(app->db, &acfg, &rc);
+    if (!app->auth)
+        return rc;
+    rc = lc_auth_setup_issue(app->auth, lc_now_real_ms(), app->setup_token);
+    if (rc < 0) {
+        LC_ERROR("app", "cannot create the setup link: %s", lc_strerror(rc));
+        return rc;
+    }
+    if (rc == 1)
+        LC_INFO("auth", "no organiser account yet: a one-time setup link was printed on "
+                        "standard output");
+    return 0;
+}
+
 int lc_app_start(lc_app_t *app)
 {
     int rc;
@@ -278,6 +299,8 @@ int lc_app_start(lc_app_t *app)
     if ((rc = lc_db_open(app->db_path, &app->db)) < 0)
         goto fail;
     if ((rc = recover_sessions(app)) < 0)
+        goto fail;
+    if ((rc = start_auth(app)) < 0)
         goto fail;
     app->exporter = lc_exporter_start(app->recordings_dir);
     if (!app->exporter) {
@@ -336,6 +359,7 @@ void lc_app_stop(lc_app_t *app)
 {
     lc_demo_stop(&app->demo);
     lc_http_stop(&app->http);
+    lc_auth_free(&app->auth);
     lc_ingest_stop(&app->ingest);
     lc_live_free(&app->live);
     lc_exporter_stop(&app->exporter);

@@ -15,12 +15,14 @@ struct lc_ingest;
 struct lc_http;
 struct lc_exporter;
 struct lc_demo;
+struct lc_auth;
 
 typedef struct lc_app {
     lc_config_t cfg;
     char db_path[PATH_MAX];
     char recordings_dir[PATH_MAX];
     lc_db_t *db;
+    struct lc_auth *auth;
     struct lc_exporter *exporter;
     struct lc_live *live;
     struct lc_ingest *ingest;
@@ -28,6 +30,9 @@ typedef struct lc_app {
     struct lc_demo *demo;
     char http_bound[160]; /* actual listen addresses, after binding */
     char rtmp_bound[160];
+    /* The one-time setup link's token when the server started without any account (printed
+     * once on stdout by main, then wiped); "" otherwise. */
+    char setup_token[48];
 } lc_app_t;
 
 /* In the data directory: the URLs the running server serves (see app.c). */
@@ -38,12 +43,14 @@ typedef struct lc_app {
 int lc_app_paths(lc_app_t *app);
 
 /* Opens the database, recovers recordings of sessions the last run left live, starts the
- * exporter, live registry, RTMP ingest and HTTP server (and the demo with --demo). On failure
- * stops what was started and returns a negative code (logged). Main thread. */
+ * organiser authentication (and, with no account yet, issues a setup token), the exporter, live
+ * registry, RTMP ingest and HTTP server (and the demo with --demo). On failure stops what was
+ * started and returns a negative code (logged). Main thread. */
 int lc_app_start(lc_app_t *app);
 
-/* Shuts down in order: demo, HTTP, ingest (publishers finish), live (streams end, recordings
- * are final, sessions are closed in the database), exporter, database. Main thread. */
+/* Shuts down in order: demo, HTTP, authentication (its password worker), ingest (publishers
+ * finish), live (streams end, recordings are final, sessions are closed in the database),
+ * exporter, database. Main thread. */
 void lc_app_stop(lc_app_t *app);
 
 /* Creates a webinar with a fresh stream key. Writes the key (shown once, never stored) to

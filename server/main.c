@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "api/webinars.h"
 #include "app.h"
+#include "auth/auth.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -18,7 +21,9 @@
 
 static const char *const serve_opts[] = {"config", "http", "rtmp", "data-dir", "public-url",
                                          "rtmp-url", "log-level", "part-target", "segment-target",
-                                         "window-segments", "grace", "low-latency", "demo", NULL};
+                                         "window-segments", "grace", "low-latency", "demo",
+                                         "secure-cookies", "session-idle", "session-lifetime",
+                                         NULL};
 static const char *const tool_opts[] = {"config", "http", "rtmp", "data-dir", "public-url",
                                         "rtmp-url", "log-level", NULL};
 
@@ -34,8 +39,12 @@ static void usage(FILE *out)
             "  lectern webinar list [--json]             all webinars\n"
             "  lectern webinar rotate-key ID|SLUG [--json]\n"
             "                                            new stream key; the old one stops working\n"
+            "  lectern user add EMAIL [--json]           new organiser account (password: one\n"
+            "                                            line on standard input)\n"
+            "  lectern user list [--json]                organiser accounts\n"
+            "  lectern user delete EMAIL [--json]        delete an account and end its logins\n"
             "  lectern --help | --version\n\n"
-            "The webinar commands work while the server runs (same --data-dir).\n"
+            "The webinar and user commands work while the server runs (same --data-dir).\n"
             "`lectern serve --help` lists the server's options.\n",
             LECTERN_VERSION);
 }
@@ -56,6 +65,19 @@ static void webinar_usage(FILE *out)
                  "  lectern webinar list [--json] [OPTIONS]\n"
                  "  lectern webinar rotate-key ID|SLUG [--json] [OPTIONS]\n\nOptions:\n");
     fprintf(out, "  %-28s %s\n", "--title TITLE", "title (1 to 200 bytes), for create");
+    fprintf(out, "  %-28s %s\n", "--json", "print one JSON object instead of text");
+    lc_config_print_help(out, tool_opts);
+}
+
+static void user_usage(FILE *out)
+{
+    fprintf(out, "Usage:\n"
+                 "  lectern user add EMAIL [--json] [OPTIONS]     (password: one line on stdin)\n"
+                 "  lectern user list [--json] [OPTIONS]\n"
+                 "  lectern user delete EMAIL [--json] [OPTIONS]\n\n"
+                 "Organiser accounts log in at /login. `add` reads the password (10 to 1024 bytes\n"
+                 "of UTF-8) as one line from standard input, and asks for it on a terminal.\n"
+                 "`delete` ends the account's logins at once.\n\nOptions:\n");
     fprintf(out, "  %-28s %s\n", "--json", "print one JSON object instead of text");
     lc_config_print_help(out, tool_opts);
 }
@@ -82,6 +104,13 @@ static void print_banner(const lc_app_t *app, const char *self)
            "              -f flv %s/STREAM_KEY\n"
            "  3. Open the watch URL. When you stop streaming it turns into the replay.\n\n",
            self, c->data_dir, c->rtmp_url, c->rtmp_url);
+    if (app->setup_token[0]) {
+        printf("No organiser account exists yet. Create the first one with this one-time link\n"
+               "(valid for 24 hours, works once, not written to the log):\n"
+               "  %s/setup/%s\n"
+               "or on this machine: %s user add EMAIL --data-dir %s  (password on stdin)\n\n",
+               c->public_url, app->setup_token, self, c->data_dir);
+    }
     /* One line in a fixed form for scripts and tests. */
     printf("lectern: ready http=%s rtmp=%s\n", app->http_bound, app->rtmp_bound);
     fflush(stdout);
@@ -138,6 +167,8 @@ static int cmd_serve(const char *self, int argc, char **argv)
         return 1;
     }
     print_banner(app, self);
+    /* The setup link is a secret: printed once, kept nowhere. */
+    OPENSSL_cleanse(app->setup_token, sizeof app->setup_token);
     int sig = 0;
     sigwait(&set, &sig);
     /* A second Ctrl-C during shutdown ends the process at once. */
@@ -155,14 +186,16 @@ static int cmd_serve(const char *self, int argc, char **argv)
 /* ---- webinar commands ---------------------------------------------------------------------- */
 
 typedef struct {
+    const char *group; /* "webinar", "user" */
     lc_app_t app;
     bool json;
     const char *title;
-    const char *arg; /* ID or SLUG */
+    const char *arg; /* ID, SLUG or EMAIL */
 } tool_t;
 
-/* Opens the database of the configured data directory for a command-line tool. */
-static int tool_open(tool_t *t, int argc, char **argv, bool want_arg, const char *cmd)
+/* Opens the database of the configured data directory for a command-line tool. `want_arg`:
+ * the message when the command's one argument is missing, or NULL for a command without. */
+static int tool_open(tool_t *t, int argc, char **argv, const char *want_arg, const char *cmd)
 {
     lc_config_default(&t->app.cfg);
     /* Command-specific flags first; the rest are shared options. */
@@ -187,11 +220,11 @@ static int tool_open(tool_t *t, int argc, char **argv, bool want_arg, const char
                                   &nrest, err, sizeof err);
     free(rest_argv);
     if (rc < 0) {
-        fprintf(stderr, "lectern webinar %s: %s\n", cmd, err);
+        fprintf(stderr, "lectern %s %s: %s\n", t->group, cmd, err);
         return -EINVAL;
     }
     if (want_arg && nrest != 1) {
-        fprintf(stderr, "lectern webinar %s: which webinar? give its ID or slug\n", cmd);
+        fprintf(stderr, "lectern %s %s: %s\n", t->group, cmd, want_arg);
         return -EINVAL;
     }
     t->arg = nrest ? rest[0] : NULL;
@@ -211,7 +244,7 @@ static int tool_open(tool_t *t, int argc, char **argv, bool want_arg, const char
     /* Tools print results on stdout; keep the log for real problems. */
     lc_log_set_level(t->app.cfg.log_level < LC_LOG_WARN ? t->app.cfg.log_level : LC_LOG_WARN);
     if ((rc = lc_app_paths(&t->app)) < 0 || (rc = lc_db_open(t->app.db_path, &t->app.db)) < 0) {
-        fprintf(stderr, "lectern webinar %s: cannot open the database in %s: %s\n", cmd,
+        fprintf(stderr, "lectern %s %s: cannot open the database in %s: %s\n", t->group, cmd,
                 t->app.cfg.data_dir, lc_strerror(rc));
         return rc;
     }
@@ -382,41 +415,186 @@ static int cmd_webinar_list(tool_t *t)
     return t->json ? print_json(json_pack("{s:o}", "webinars", list)) : 0;
 }
 
-static int cmd_webinar(int argc, char **argv)
+/* ---- user commands ------------------------------------------------------------------------- */
+
+/* Reads the password: one line from stdin (the newline is not part of it). On a terminal it
+ * asks, without echo. Returns its length, or -1 (a message was printed). */
+static ssize_t read_password(const char *cmd, char *buf, size_t size)
+{
+    bool tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
+        fprintf(stderr, "Password (%d to %d bytes): ", LC_PASSWORD_MIN, LC_PASSWORD_MAX);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    } else {
+        tty = false;
+    }
+    char *line = fgets(buf, (int)size, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    size_t n = line ? strlen(buf) : 0;
+    bool whole = n > 0 && buf[n - 1] == '\n';
+    if (line && !whole && !feof(stdin)) {
+        OPENSSL_cleanse(buf, size);
+        fprintf(stderr, "lectern user %s: the password is longer than %d bytes\n", cmd,
+                LC_PASSWORD_MAX);
+        return -1;
+    }
+    if (whole)
+        buf[--n] = 0;
+    if (n > 0 && buf[n - 1] == '\r')
+        buf[--n] = 0;
+    return (ssize_t)n;
+}
+
+static int cmd_user_add(tool_t *t)
+{
+    if (!lc_email_valid(t->arg)) {
+        fprintf(stderr, "lectern user add: '%s' is not a valid email address\n", t->arg);
+        return 2;
+    }
+    char pw[LC_PASSWORD_MAX + 3], hash[LC_PASSWORD_HASH_MAX];
+    ssize_t n = read_password("add", pw, sizeof pw);
+    const char *why = n < 0 ? "" : lc_password_rule_broken(pw, (size_t)n);
+    if (why && *why)
+        fprintf(stderr, "lectern user add: the password (one line on standard input) %s\n", why);
+    int rc = why ? -EINVAL : lc_password_hash(pw, (size_t)n, &LC_SCRYPT_DEFAULT, hash);
+    OPENSSL_cleanse(pw, sizeof pw);
+    if (why)
+        return 2;
+    int64_t id = 0;
+    if (rc == 0)
+        rc = lc_db_user_insert(t->app.db, t->arg, hash, lc_now_real_ms(), &id);
+    if (rc == LC_ECONFLICT) {
+        fprintf(stderr, "lectern user add: an account with this email exists already\n");
+        return 1;
+    }
+    /* An account exists now: a setup link printed earlier must not create another. */
+    if (rc == 0)
+        rc = lc_db_setup_token_clear(t->app.db);
+    if (rc < 0) {
+        fprintf(stderr, "lectern user add: %s\n", lc_strerror(rc));
+        return 1;
+    }
+    if (t->json)
+        return print_json(json_pack("{s:I,s:s}", "id", (json_int_t)id, "email", t->arg));
+    printf("Organiser account %lld created for %s.\n", (long long)id, t->arg);
+    return 0;
+}
+
+static int print_user(void *opaque, const lc_user_t *u)
+{
+    json_t *list = opaque;
+    char when[25];
+    lc_iso8601(u->created_at_ms, when);
+    if (!list)
+        printf("%6lld  %-40s  %s\n", (long long)u->id, u->email, when);
+    else
+        json_array_append_new(list, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)u->id,
+                                              "email", u->email, "created_at", when));
+    return 0;
+}
+
+static int cmd_user_list(tool_t *t)
+{
+    json_t *list = t->json ? json_array() : NULL;
+    int rc = t->json && !list ? -ENOMEM : lc_db_user_list(t->app.db, print_user, list);
+    if (rc < 0) {
+        json_decref(list);
+        fprintf(stderr, "lectern user list: %s\n", lc_strerror(rc));
+        return 1;
+    }
+    return t->json ? print_json(json_pack("{s:o}", "users", list)) : 0;
+}
+
+static int cmd_user_delete(tool_t *t)
+{
+    lc_user_t u;
+    int rc = lc_db_user_by_email(t->app.db, t->arg, &u, NULL);
+    if (rc == 0)
+        rc = lc_db_user_delete(t->app.db, u.id);
+    if (rc == LC_ENOTFOUND) {
+        fprintf(stderr, "lectern user delete: no account with email '%s'\n", t->arg);
+        return 1;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "lectern user delete: %s\n", lc_strerror(rc));
+        return 1;
+    }
+    if (t->json)
+        return print_json(json_pack("{s:I}", "deleted", (json_int_t)u.id));
+    printf("Organiser account %lld deleted; its logins ended.\n", (long long)u.id);
+    return 0;
+}
+
+/* ---- command groups ------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;
+    const char *want_arg; /* what the one argument names (for the error without it), or NULL */
+    int (*fn)(tool_t *);
+} tool_cmd_t;
+
+typedef struct {
+    const char *group;
+    const tool_cmd_t *cmds;
+    size_t ncmds;
+    void (*usage)(FILE *out);
+} tool_group_t;
+
+static int run_group(const tool_group_t *g, int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-        webinar_usage(argc < 1 ? stderr : stdout);
+        g->usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
-    static const struct {
-        const char *name;
-        bool want_arg;
-        int (*fn)(tool_t *);
-    } cmds[] = {{"create", false, cmd_webinar_create},
-                {"show", true, cmd_webinar_show},
-                {"list", false, cmd_webinar_list},
-                {"rotate-key", true, cmd_webinar_rotate}};
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (strcmp(argv[0], cmds[i].name) != 0)
+    for (size_t i = 0; i < g->ncmds; i++) {
+        const tool_cmd_t *c = &g->cmds[i];
+        if (strcmp(argv[0], c->name) != 0)
             continue;
         for (int k = 1; k < argc; k++)
-            if (strcmp(argv[k], "--help") == 0) {
-                webinar_usage(stdout);
+            if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
+                g->usage(stdout);
                 return 0;
             }
-        tool_t t = {0};
-        int rc = tool_open(&t, argc - 1, argv + 1, cmds[i].want_arg, cmds[i].name);
+        tool_t t = {.group = g->group};
+        int rc = tool_open(&t, argc - 1, argv + 1, c->want_arg, c->name);
         if (rc < 0) {
             lc_db_close(&t.app.db);
             return rc == -EINVAL ? 2 : 1;
         }
-        rc = cmds[i].fn(&t);
+        rc = c->fn(&t);
         lc_db_close(&t.app.db);
         return rc;
     }
-    fprintf(stderr, "lectern webinar: unknown command '%s'\n", argv[0]);
-    webinar_usage(stderr);
+    fprintf(stderr, "lectern %s: unknown command '%s'\n", g->group, argv[0]);
+    g->usage(stderr);
     return 2;
+}
+
+static int cmd_webinar(int argc, char **argv)
+{
+    static const char which[] = "which webinar? give its ID or slug";
+    static const tool_cmd_t cmds[] = {{"create", NULL, cmd_webinar_create},
+                                      {"show", which, cmd_webinar_show},
+                                      {"list", NULL, cmd_webinar_list},
+                                      {"rotate-key", which, cmd_webinar_rotate}};
+    static const tool_group_t g = {"webinar", cmds, sizeof cmds / sizeof cmds[0], webinar_usage};
+    return run_group(&g, argc, argv);
+}
+
+static int cmd_user(int argc, char **argv)
+{
+    static const char which[] = "which account? give its email";
+    static const tool_cmd_t cmds[] = {{"add", which, cmd_user_add},
+                                      {"list", NULL, cmd_user_list},
+                                      {"delete", which, cmd_user_delete}};
+    static const tool_group_t g = {"user", cmds, sizeof cmds / sizeof cmds[0], user_usage};
+    return run_group(&g, argc, argv);
 }
 
 int main(int argc, char **argv)
@@ -439,6 +617,8 @@ int main(int argc, char **argv)
         return cmd_serve(argv[0], argc - 2, argv + 2);
     if (strcmp(argv[1], "webinar") == 0)
         return cmd_webinar(argc - 2, argv + 2);
+    if (strcmp(argv[1], "user") == 0)
+        return cmd_user(argc - 2, argv + 2);
     fprintf(stderr, "lectern: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

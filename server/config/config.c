@@ -48,6 +48,14 @@ static const opt_t options[] = {
      "--low-latency=false lists whole segments only)"},
     {"demo", OPT_BOOL, offsetof(lc_config_t, demo), 0, 0, 0, NULL,
      "create a demo webinar and feed it a generated test picture and tone"},
+    {"secure-cookies", OPT_BOOL, offsetof(lc_config_t, secure_cookies), 0, 0, 0, NULL,
+     "mark the login cookie Secure: for running behind a TLS (HTTPS) proxy; lectern itself "
+     "serves plain HTTP and never trusts X-Forwarded-* headers (default off)"},
+    {"session-idle", OPT_SECONDS_MS, offsetof(lc_config_t, session_idle_ms), 0, 1, 2592000,
+     "SECONDS", "an organiser's login ends after this long without use (default 43200: 12 h)"},
+    {"session-lifetime", OPT_SECONDS_MS, offsetof(lc_config_t, session_lifetime_ms), 0, 1,
+     31536000, "SECONDS",
+     "an organiser's login ends this long after it began, used or not (default 604800: 7 days)"},
 };
 #undef STR
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -67,6 +75,8 @@ void lc_config_default(lc_config_t *cfg)
     cfg->window_segments = 6;
     cfg->grace_ms = 60000;
     cfg->low_latency = true;
+    cfg->session_idle_ms = 12 * 3600 * 1000LL;
+    cfg->session_lifetime_ms = 7 * 24 * 3600 * 1000LL;
 }
 
 static const opt_t *find_opt(const char *name)

@@ -24,6 +24,9 @@ typedef struct {
     int64_t grace_ms;          /* --grace (seconds), default 60 */
     bool low_latency;          /* --low-latency: LL-HLS parts and blocking reload, default true */
     bool demo;                 /* --demo: create a demo webinar and feed it a synthetic source */
+    bool secure_cookies;       /* --secure-cookies: mark cookies Secure (behind a TLS proxy) */
+    int64_t session_idle_ms;   /* --session-idle (seconds), default 12 h */
+    int64_t session_lifetime_ms; /* --session-lifetime (seconds), default 7 days */
 } lc_config_t;
 
 /* Fills the embedded defaults. */

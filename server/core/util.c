@@ -80,6 +80,93 @@ size_t lc_base64url(const void *in, size_t len, char *out, size_t out_size)
     return o;
 }
 
+int lc_base64url_decode(const char *in, uint8_t *out, size_t out_size, size_t *out_len)
+{
+    size_t n = strlen(in), o = 0;
+    if (n % 4 == 1)
+        return -EINVAL;
+    if (out_size < n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0))
+        return -ENOSPC;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        int v;
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '-')
+            v = 62;
+        else if (c == '_')
+            v = 63;
+        else
+            return -EINVAL;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0)
+        return -EINVAL; /* unused low bits must be zero: one encoding per byte string */
+    *out_len = o;
+    return 0;
+}
+
+int lc_secret_new(size_t nbytes, char *out, size_t out_size, uint8_t hash[32])
+{
+    uint8_t raw[64];
+    if (nbytes > sizeof raw || out_size < (nbytes * 4 + 2) / 3 + 1)
+        return -EINVAL;
+    int rc = lc_random_bytes(raw, nbytes);
+    if (rc < 0)
+        return rc;
+    lc_base64url(raw, nbytes, out, out_size);
+    OPENSSL_cleanse(raw, sizeof raw);
+    lc_sha256(out, strlen(out), hash);
+    return 0;
+}
+
+size_t lc_utf8_invalid_at(const void *s, size_t len)
+{
+    const uint8_t *p = s;
+    size_t i = 0;
+    while (i < len) {
+        uint8_t c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp, min;
+        if (c >= 0xc2 && c <= 0xdf) {
+            need = 1, cp = c & 0x1f, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2, cp = c & 0x0f, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return i; /* a continuation byte, an overlong lead (C0, C1) or F5..FF */
+        }
+        if (len - i <= need)
+            return i;
+        for (size_t k = 1; k <= need; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += need + 1;
+    }
+    return len;
+}
+
 void lc_sha256(const void *in, size_t len, uint8_t out[32])
 {
     unsigned int n = 32;

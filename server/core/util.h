@@ -22,6 +22,20 @@ int lc_random_bytes(void *out, size_t len);
 /* Unpadded base64url of `len` bytes into `out` (size >= 4*ceil(len/3)+1). Returns length. */
 size_t lc_base64url(const void *in, size_t len, char *out, size_t out_size);
 
+/* Decodes unpadded base64url (the alphabet of lc_base64url, no '=', no whitespace) into `out`.
+ * Refuses any other byte, a length of 4k+1 and non-zero unused bits, so one byte string has one
+ * encoding. Returns 0 and *out_len, -EINVAL for bad input, -ENOSPC when out is too small. */
+int lc_base64url_decode(const char *in, uint8_t *out, size_t out_size, size_t *out_len);
+
+/* A new secret for a URL, cookie or stream key: `nbytes` (at most 64) random bytes as unpadded
+ * base64url into `out` (size >= ceil(4*nbytes/3)+1, -EINVAL otherwise), and the SHA-256 of that
+ * text, which is what gets stored. */
+int lc_secret_new(size_t nbytes, char *out, size_t out_size, uint8_t hash[32]);
+
+/* The offset of the first byte of `s` that is not part of well-formed UTF-8 (no overlong forms,
+ * no surrogates, nothing above U+10FFFF), or `len` when all of it is. */
+size_t lc_utf8_invalid_at(const void *s, size_t len);
+
 /* SHA-256 of `len` bytes. */
 void lc_sha256(const void *in, size_t len, uint8_t out[32]);
 

@@ -1,5 +1,6 @@
 /* Connection set-up and the statements for webinars and sessions. */
 #include "db/db.h"
+#include "db/db_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -60,10 +61,13 @@ static const char *const sql_text[ST_COUNT] = {
 };
 
 struct lc_db {
-    sqlite3 *conn;
-    pthread_mutex_t lock;
+    struct lc_db_conn c;
     sqlite3_stmt *st[ST_COUNT];
+    struct lc_db_accounts *accounts;
 };
+
+struct lc_db_conn *lc_db_conn(lc_db_t *db) { return &db->c; }
+struct lc_db_accounts *lc_db_accounts(lc_db_t *db) { return db->accounts; }
 
 static const char *const state_names[] = {"scheduled", "live", "ended"};
 
@@ -97,34 +101,33 @@ int lc_db_open(const char *path, lc_db_t **out)
     lc_db_t *db = calloc(1, sizeof *db);
     if (!db)
         return -ENOMEM;
-    pthread_mutex_init(&db->lock, NULL);
-    if (sqlite3_open_v2(path, &db->conn,
+    pthread_mutex_init(&db->c.lock, NULL);
+    if (sqlite3_open_v2(path, &db->c.conn,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         NULL) != SQLITE_OK) {
         LC_ERROR("db", "cannot open %s: %s", path,
-                 db->conn ? sqlite3_errmsg(db->conn) : "out of memory");
+                 db->c.conn ? sqlite3_errmsg(db->c.conn) : "out of memory");
         rc = LC_EDB;
         goto fail;
     }
-    sqlite3_extended_result_codes(db->conn, 1);
+    sqlite3_extended_result_codes(db->c.conn, 1);
     /* Other processes (the CLI) share the file: wait for their short transactions. */
-    sqlite3_busy_timeout(db->conn, 5000);
+    sqlite3_busy_timeout(db->c.conn, 5000);
     /* WAL: readers never block the writer; synchronous=NORMAL in WAL is durable against a
      * process crash and loses at most the last commits on power loss, the usual trade-off. */
-    if ((rc = exec_simple(db->conn, "PRAGMA journal_mode = WAL")) < 0 ||
-        (rc = exec_simple(db->conn, "PRAGMA synchronous = NORMAL")) < 0 ||
-        (rc = exec_simple(db->conn, "PRAGMA foreign_keys = ON")) < 0)
+    if ((rc = exec_simple(db->c.conn, "PRAGMA journal_mode = WAL")) < 0 ||
+        (rc = exec_simple(db->c.conn, "PRAGMA synchronous = NORMAL")) < 0 ||
+        (rc = exec_simple(db->c.conn, "PRAGMA foreign_keys = ON")) < 0)
         goto fail;
-    if ((rc = lc_db_migrate(db->conn, lc_embedded_migrations)) < 0)
+    if ((rc = lc_db_migrate(db->c.conn, lc_embedded_migrations)) < 0)
         goto fail;
-    for (int i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v3(db->conn, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &db->st[i],
-                               NULL) != SQLITE_OK) {
-            LC_ERROR("db", "prepare failed: %s: %s", sqlite3_errmsg(db->conn), sql_text[i]);
-            rc = LC_EDB;
-            goto fail;
-        }
-    }
+    if ((rc = lc_db_prepare_all(&db->c, sql_text, ST_COUNT, db->st)) < 0)
+        goto fail;
+    db->c.begin = db->st[ST_BEGIN];
+    db->c.commit = db->st[ST_COMMIT];
+    db->c.rollback = db->st[ST_ROLLBACK];
+    if ((rc = lc_db_accounts_open(db, &db->accounts)) < 0)
+        goto fail;
     *out = db;
     return 0;
 fail:
@@ -137,17 +140,29 @@ void lc_db_close(lc_db_t **pdb)
     if (!pdb || !*pdb)
         return;
     lc_db_t *db = *pdb;
+    lc_db_accounts_close(&db->accounts);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
-    if (db->conn && sqlite3_close(db->conn) != SQLITE_OK)
-        LC_ERROR("db", "close: %s", sqlite3_errmsg(db->conn));
-    pthread_mutex_destroy(&db->lock);
+    if (db->c.conn && sqlite3_close(db->c.conn) != SQLITE_OK)
+        LC_ERROR("db", "close: %s", sqlite3_errmsg(db->c.conn));
+    pthread_mutex_destroy(&db->c.lock);
     free(db);
     *pdb = NULL;
 }
 
-/* Steps a statement that returns no rows; maps constraint failures to LC_ECONFLICT. */
-static int step_done(lc_db_t *db, sqlite3_stmt *st)
+int lc_db_prepare_all(struct lc_db_conn *c, const char *const *sql, int n, sqlite3_stmt **out)
+{
+    for (int i = 0; i < n; i++) {
+        if (sqlite3_prepare_v3(c->conn, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &out[i], NULL) !=
+            SQLITE_OK) {
+            LC_ERROR("db", "prepare failed: %s: %s", sqlite3_errmsg(c->conn), sql[i]);
+            return LC_EDB;
+        }
+    }
+    return 0;
+}
+
+int lc_db_step_done(struct lc_db_conn *c, sqlite3_stmt *st)
 {
     int r = sqlite3_step(st);
     int rc = 0;
@@ -156,13 +171,15 @@ static int step_done(lc_db_t *db, sqlite3_stmt *st)
     else if ((r & 0xff) == SQLITE_CONSTRAINT)
         rc = r == SQLITE_CONSTRAINT_UNIQUE ? LC_ECONFLICT : -EINVAL;
     else {
-        LC_ERROR("db", "%s: %s", sqlite3_sql(st), sqlite3_errmsg(db->conn));
+        LC_ERROR("db", "%s: %s", sqlite3_sql(st), sqlite3_errmsg(c->conn));
         rc = LC_EDB;
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc;
 }
+
+static int step_done(lc_db_t *db, sqlite3_stmt *st) { return lc_db_step_done(&db->c, st); }
 
 static void copy_text(char *dst, size_t size, const unsigned char *src)
 {
@@ -207,7 +224,7 @@ static int one_webinar(lc_db_t *db, sqlite3_stmt *st, lc_webinar_t *out, const u
     } else if (r == SQLITE_DONE) {
         rc = LC_ENOTFOUND;
     } else {
-        LC_ERROR("db", "%s: %s", sqlite3_sql(st), sqlite3_errmsg(db->conn));
+        LC_ERROR("db", "%s: %s", sqlite3_sql(st), sqlite3_errmsg(db->c.conn));
         rc = LC_EDB;
     }
     sqlite3_reset(st);
@@ -221,7 +238,7 @@ int lc_db_webinar_insert(lc_db_t *db, const char *slug, const char *title,
     size_t tlen = strlen(title), slen = strlen(slug);
     if (tlen == 0 || tlen >= LC_DB_TITLE_MAX || slen == 0 || slen >= LC_DB_SLUG_MAX)
         return -EINVAL;
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     sqlite3_stmt *st = db->st[ST_WEBINAR_INSERT];
     sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, title, -1, SQLITE_STATIC);
@@ -229,51 +246,51 @@ int lc_db_webinar_insert(lc_db_t *db, const char *slug, const char *title,
     sqlite3_bind_int64(st, 4, now_ms);
     int rc = step_done(db, st);
     if (rc == 0)
-        *id = sqlite3_last_insert_rowid(db->conn);
-    pthread_mutex_unlock(&db->lock);
+        *id = sqlite3_last_insert_rowid(db->c.conn);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }
 
 int lc_db_webinar_set_key_hash(lc_db_t *db, int64_t id, const uint8_t key_hash[32])
 {
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     sqlite3_stmt *st = db->st[ST_WEBINAR_SET_KEY];
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_blob(st, 2, key_hash, 32, SQLITE_STATIC);
     int rc = step_done(db, st);
-    if (rc == 0 && sqlite3_changes(db->conn) == 0)
+    if (rc == 0 && sqlite3_changes(db->c.conn) == 0)
         rc = LC_ENOTFOUND;
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }
 
 int lc_db_webinar_get(lc_db_t *db, int64_t id, lc_webinar_t *out)
 {
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     sqlite3_stmt *st = db->st[ST_WEBINAR_GET];
     sqlite3_bind_int64(st, 1, id);
     int rc = one_webinar(db, st, out, NULL);
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }
 
 int lc_db_webinar_by_slug(lc_db_t *db, const char *slug, lc_webinar_t *out)
 {
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     sqlite3_stmt *st = db->st[ST_WEBINAR_BY_SLUG];
     sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
     int rc = one_webinar(db, st, out, NULL);
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }
 
 int lc_db_webinar_by_key_hash(lc_db_t *db, const uint8_t key_hash[32], lc_webinar_t *out)
 {
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     sqlite3_stmt *st = db->st[ST_WEBINAR_BY_KEY];
     sqlite3_bind_blob(st, 1, key_hash, 32, SQLITE_STATIC);
     int rc = one_webinar(db, st, out, key_hash);
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }
 
@@ -298,7 +315,7 @@ static int list_rows(lc_db_t *db, sqlite3_stmt *st, int (*wcb)(void *, const lc_
             break;
     }
     if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        LC_ERROR("db", "%s: %s", sqlite3_sql(st), sqlite3_errmsg(db->conn));
+        LC_ERROR("db", "%s: %s", sqlite3_sql(st), sqlite3_errmsg(db->c.conn));
         rc = LC_EDB;
     }
     sqlite3_reset(st);
@@ -308,23 +325,25 @@ static int list_rows(lc_db_t *db, sqlite3_stmt *st, int (*wcb)(void *, const lc_
 
 int lc_db_webinar_list(lc_db_t *db, int (*cb)(void *opaque, const lc_webinar_t *w), void *opaque)
 {
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     int rc = list_rows(db, db->st[ST_WEBINAR_LIST], cb, NULL, opaque);
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }
 
-static int in_transaction(lc_db_t *db, int rc)
+int lc_db_end_transaction(struct lc_db_conn *c, int rc)
 {
     if (rc == 0)
-        return step_done(db, db->st[ST_COMMIT]);
-    step_done(db, db->st[ST_ROLLBACK]);
+        return lc_db_step_done(c, c->commit);
+    lc_db_step_done(c, c->rollback);
     return rc;
 }
+
+static int in_transaction(lc_db_t *db, int rc) { return lc_db_end_transaction(&db->c, rc); }
 
 int lc_db_session_begin(lc_db_t *db, int64_t webinar_id, int64_t started_at_ms, int64_t *id)
 {
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     int rc = step_done(db, db->st[ST_BEGIN]);
     if (rc == 0) {
         sqlite3_stmt *st = db->st[ST_SESSION_INSERT];
@@ -334,7 +353,7 @@ int lc_db_session_begin(lc_db_t *db, int64_t webinar_id, int64_t started_at_ms, 
         if (rc == -EINVAL)
             rc = LC_ENOTFOUND; /* the foreign key: no such webinar */
         if (rc == 0) {
-            *id = sqlite3_last_insert_rowid(db->conn);
+            *id = sqlite3_last_insert_rowid(db->c.conn);
             st = db->st[ST_WEBINAR_SET_STATE];
             sqlite3_bind_int64(st, 1, webinar_id);
             sqlite3_bind_text(st, 2, "live", -1, SQLITE_STATIC);
@@ -342,14 +361,14 @@ int lc_db_session_begin(lc_db_t *db, int64_t webinar_id, int64_t started_at_ms, 
         }
         rc = in_transaction(db, rc);
     }
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }
 
 int lc_db_session_end(lc_db_t *db, int64_t session_id, int64_t ended_at_ms, int64_t duration_ms,
                       bool recovered)
 {
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     int rc = step_done(db, db->st[ST_BEGIN]);
     if (rc == 0) {
         sqlite3_stmt *st = db->st[ST_SESSION_END];
@@ -358,7 +377,7 @@ int lc_db_session_end(lc_db_t *db, int64_t session_id, int64_t ended_at_ms, int6
         sqlite3_bind_int64(st, 3, duration_ms);
         sqlite3_bind_int(st, 4, recovered ? 1 : 0);
         rc = step_done(db, st);
-        if (rc == 0 && sqlite3_changes(db->conn) == 0)
+        if (rc == 0 && sqlite3_changes(db->c.conn) == 0)
             rc = LC_ENOTFOUND;
         if (rc == 0) {
             st = db->st[ST_WEBINAR_END_IF_IDLE];
@@ -367,13 +386,13 @@ int lc_db_session_end(lc_db_t *db, int64_t session_id, int64_t ended_at_ms, int6
         }
         rc = in_transaction(db, rc);
     }
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }
 
 int lc_db_session_get(lc_db_t *db, int64_t id, lc_session_t *out)
 {
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     sqlite3_stmt *st = db->st[ST_SESSION_GET];
     sqlite3_bind_int64(st, 1, id);
     int rc, r = sqlite3_step(st);
@@ -383,31 +402,31 @@ int lc_db_session_get(lc_db_t *db, int64_t id, lc_session_t *out)
     } else if (r == SQLITE_DONE) {
         rc = LC_ENOTFOUND;
     } else {
-        LC_ERROR("db", "session get: %s", sqlite3_errmsg(db->conn));
+        LC_ERROR("db", "session get: %s", sqlite3_errmsg(db->c.conn));
         rc = LC_EDB;
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }
 
 int lc_db_session_list(lc_db_t *db, int64_t webinar_id,
                        int (*cb)(void *opaque, const lc_session_t *s), void *opaque)
 {
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     sqlite3_stmt *st = db->st[ST_SESSION_LIST];
     sqlite3_bind_int64(st, 1, webinar_id);
     int rc = list_rows(db, st, NULL, cb, opaque);
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }
 
 int lc_db_session_list_live(lc_db_t *db, int (*cb)(void *opaque, const lc_session_t *s),
                             void *opaque)
 {
-    pthread_mutex_lock(&db->lock);
+    pthread_mutex_lock(&db->c.lock);
     int rc = list_rows(db, db->st[ST_SESSION_LIST_LIVE], NULL, cb, opaque);
-    pthread_mutex_unlock(&db->lock);
+    pthread_mutex_unlock(&db->c.lock);
     return rc;
 }

@@ -84,4 +84,66 @@ int lc_db_session_list(lc_db_t *db, int64_t webinar_id,
 int lc_db_session_list_live(lc_db_t *db, int (*cb)(void *opaque, const lc_session_t *s),
                             void *opaque);
 
+/* ---- organiser accounts (accounts.c) -------------------------------------------------------- */
+
+#define LC_DB_EMAIL_MAX 255 /* 254 bytes and the NUL */
+#define LC_DB_TOKEN_MAX 44  /* a 32-byte secret in base64url (43 characters) and the NUL */
+#define LC_DB_HASH_MAX 256  /* an encoded password hash and its NUL */
+
+typedef struct {
+    int64_t id;
+    char email[LC_DB_EMAIL_MAX];
+    int64_t created_at_ms;
+} lc_user_t;
+
+/* Inserts an account. Returns 0 and *id, LC_ECONFLICT when the email exists (in any letter
+ * case), -EINVAL for values out of bounds, or LC_EDB. */
+int lc_db_user_insert(lc_db_t *db, const char *email, const char *password_hash, int64_t now_ms,
+                      int64_t *id);
+/* Finds an account by email, case-insensitively; `hash_out` (LC_DB_HASH_MAX bytes, or NULL)
+ * receives the stored password hash. 0, LC_ENOTFOUND or LC_EDB. */
+int lc_db_user_by_email(lc_db_t *db, const char *email, lc_user_t *out, char *hash_out);
+int lc_db_user_get(lc_db_t *db, int64_t id, lc_user_t *out);
+/* Replaces an account's password hash (a rehash with stronger parameters). */
+int lc_db_user_set_password(lc_db_t *db, int64_t id, const char *password_hash);
+/* Deletes an account and (cascade) its sessions. 0 or LC_ENOTFOUND. */
+int lc_db_user_delete(lc_db_t *db, int64_t id);
+int lc_db_user_count(lc_db_t *db, int64_t *count);
+/* Every account, oldest first (see the note on listing callbacks above). */
+int lc_db_user_list(lc_db_t *db, int (*cb)(void *opaque, const lc_user_t *u), void *opaque);
+
+/* A login session, with its account's email. */
+typedef struct {
+    int64_t id;
+    int64_t user_id;
+    char email[LC_DB_EMAIL_MAX];
+    char csrf_token[LC_DB_TOKEN_MAX];
+    int64_t created_at_ms;
+    int64_t last_seen_ms;
+    int64_t expires_at_ms; /* the absolute end */
+} lc_auth_session_t;
+
+int lc_db_auth_session_insert(lc_db_t *db, const uint8_t token_hash[32], int64_t user_id,
+                              const char *csrf_token, int64_t now_ms, int64_t expires_at_ms);
+/* The session whose token hashes to `token_hash`: 0, LC_ENOTFOUND or LC_EDB. */
+int lc_db_auth_session_get(lc_db_t *db, const uint8_t token_hash[32], lc_auth_session_t *out);
+int lc_db_auth_session_touch(lc_db_t *db, int64_t id, int64_t now_ms);
+/* Deletes a session (logout, expiry). 0 or LC_ENOTFOUND. */
+int lc_db_auth_session_delete(lc_db_t *db, const uint8_t token_hash[32]);
+/* Deletes every session past its absolute end or last seen before `idle_before_ms`. */
+int lc_db_auth_session_purge(lc_db_t *db, int64_t now_ms, int64_t idle_before_ms);
+
+/* Setup links (one-time tokens that create the first account). Replaces every existing token by
+ * this one (only the newest printed link works). */
+int lc_db_setup_token_replace(lc_db_t *db, const uint8_t token_hash[32], int64_t now_ms,
+                              int64_t expires_at_ms);
+/* Deletes every setup token (an account exists: no link may create another). */
+int lc_db_setup_token_clear(lc_db_t *db);
+/* 0 when the token exists, is unused and unexpired, else LC_ENOTFOUND (or LC_EDB). */
+int lc_db_setup_token_check(lc_db_t *db, const uint8_t token_hash[32], int64_t now_ms);
+/* In one transaction: refuses (LC_ECONFLICT) when any account exists, marks the token used
+ * (LC_ENOTFOUND when it is not valid) and inserts the first account. */
+int lc_db_setup_complete(lc_db_t *db, const uint8_t token_hash[32], const char *email,
+                         const char *password_hash, int64_t now_ms, int64_t *user_id);
+
 #endif

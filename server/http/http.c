@@ -16,14 +16,20 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 
+#include "auth/auth.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/util.h"
+#include "http/cookie.h"
 
 #define MAX_PARAMS 4
 #define MAX_PATH 1024
+/* A body up to this size is read to its end and then refused (413), so that the client reads a
+ * clean answer; beyond it the connection is closed. */
+#define BODY_DISCARD_MAX (1024 * 1024)
 
 /* A waiting request's state. PREPARING: the handler is registering its waiter; a wake then is
  * kept as EARLY and turned into READY once the connection is suspended (libmicrohttpd must not
@@ -61,6 +67,15 @@ struct lc_req {
     bool in_wait_list;
     void (*done)(void *opaque);
     void *done_opaque;
+    /* The body of a state-changing request, kept up to LC_HTTP_BODY_MAX bytes. */
+    char *body;
+    size_t body_len, body_seen;
+    bool body_too_large;
+    /* Access checks ran (they run once, not again when a suspended request resumes). */
+    bool guarded;
+    bool has_session;
+    lc_auth_session_t session;
+    char session_token[LC_DB_TOKEN_MAX];
 };
 
 #define TICK_MS 50
@@ -74,6 +89,22 @@ static const char CSP[] = "default-src 'self'; media-src 'self' blob:; worker-sr
 
 lc_app_t *lc_req_app(lc_req_t *req) { return req->app; }
 const char *lc_req_method(lc_req_t *req) { return req->method; }
+const lc_auth_session_t *lc_req_session(lc_req_t *req)
+{
+    return req->has_session ? &req->session : NULL;
+}
+const char *lc_req_session_token(lc_req_t *req)
+{
+    return req->session_token[0] ? req->session_token : NULL;
+}
+bool lc_req_secure(lc_req_t *req) { return req->app->cfg.secure_cookies; }
+void *lc_req_state(lc_req_t *req) { return req->done_opaque; }
+
+const char *lc_req_body(lc_req_t *req, size_t *len)
+{
+    *len = req->body_len;
+    return req->body ? req->body : "";
+}
 
 const char *lc_req_param(lc_req_t *req, int i)
 {
@@ -439,14 +470,16 @@ int lc_reply_file(lc_req_t *req, const char *path, const char *content_type, con
     return queue(req, status, r);
 }
 
-static int reply_json_cors(lc_req_t *req, unsigned status, json_t *body, bool cors)
+static int reply_json_full(lc_req_t *req, unsigned status, json_t *body, bool cors,
+                           const char *const *headers)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    if (!text)
+    if (!text && status != MHD_HTTP_NO_CONTENT)
         return -ENOMEM;
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(text);
         return -ENOMEM;
@@ -454,18 +487,52 @@ static int reply_json_cors(lc_req_t *req, unsigned status, json_t *body, bool co
     add_common_headers(r, "application/json", "no-store");
     if (cors)
         MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+        MHD_add_response_header(r, headers[i], headers[i + 1]);
     return queue(req, status, r);
 }
 
 int lc_reply_json(lc_req_t *req, unsigned status, json_t *body)
 {
-    return reply_json_cors(req, status, body, false);
+    return body ? reply_json_full(req, status, body, false, NULL) : -ENOMEM;
+}
+
+int lc_reply_json_with(lc_req_t *req, unsigned status, json_t *body, const char *const *headers)
+{
+    return reply_json_full(req, status, body, false, headers);
+}
+
+int lc_reply_error_with(lc_req_t *req, unsigned status, const char *code, const char *field,
+                        const char *message, const char *const *headers)
+{
+    json_t *err = json_pack("{s:s,s:s}", "code", code, "message", message);
+    if (err && field && *field && json_object_set_new(err, "field", json_string(field)) < 0) {
+        json_decref(err);
+        err = NULL;
+    }
+    json_t *body = err ? json_pack("{s:o}", "error", err) : NULL;
+    return body ? reply_json_full(req, status, body, true, headers) : -ENOMEM;
 }
 
 int lc_reply_error(lc_req_t *req, unsigned status, const char *code, const char *message)
 {
-    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
-    return reply_json_cors(req, status, body, true);
+    return lc_reply_error_with(req, status, code, NULL, message, NULL);
+}
+
+json_t *lc_req_json(lc_req_t *req, const lc_json_field_t *fields, int *rc)
+{
+    if (!lc_content_type_is_json(lc_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        *rc = lc_reply_error(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                             "the body must be JSON (Content-Type: application/json)");
+        return NULL;
+    }
+    json_t *j = NULL;
+    lc_body_error_t err;
+    if (lc_json_body_parse(req->body ? req->body : "", req->body_len, fields, &j, &err) < 0) {
+        *rc = lc_reply_error_with(req, err.status, err.code, err.field, err.message, NULL);
+        return NULL;
+    }
+    return j;
 }
 
 /* Matches `path` against `pattern`, capturing each '*' segment into req->params. */
@@ -522,7 +589,99 @@ static void free_req(lc_req_t *req)
         req->done(req->done_opaque);
     for (int i = 0; i < req->nparams; i++)
         free(req->params[i]);
+    free(req->body);
+    /* The session token and the CSRF token are secrets: leave no copy in freed memory. */
+    OPENSSL_cleanse(req, sizeof *req);
     free(req);
+}
+
+static bool changes_state(const char *method)
+{
+    return strcmp(method, MHD_HTTP_METHOD_POST) == 0 || strcmp(method, MHD_HTTP_METHOD_PUT) == 0 ||
+           strcmp(method, MHD_HTTP_METHOD_PATCH) == 0 ||
+           strcmp(method, MHD_HTTP_METHOD_DELETE) == 0;
+}
+
+/* Keeps (up to the limit) or counts the body bytes of a state-changing request. Returns false
+ * when the connection should be closed (far too much). */
+static bool take_body(lc_req_t *req, const char *data, size_t size)
+{
+    req->body_seen += size;
+    if (!req->body_too_large && req->body_len + size <= LC_HTTP_BODY_MAX) {
+        char *b = realloc(req->body, req->body_len + size + 1);
+        if (!b)
+            return false;
+        memcpy(b + req->body_len, data, size);
+        req->body = b;
+        req->body_len += size;
+        b[req->body_len] = 0;
+    } else {
+        req->body_too_large = true;
+        free(req->body);
+        req->body = NULL;
+        req->body_len = 0;
+    }
+    return req->body_seen <= BODY_DISCARD_MAX;
+}
+
+/* The checks every route gets before its handler: body size, same origin and CSRF token for
+ * state-changing requests, a session where the route needs one. Returns true when the handler
+ * may run; otherwise it replied and *rc is the reply's result. */
+static bool guard(lc_req_t *req, const lc_route_t *route, int *rc)
+{
+    if (req->guarded)
+        return true;
+    req->guarded = true;
+    bool unsafe = changes_state(req->method);
+    if (unsafe && req->body_too_large) {
+        *rc = lc_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+                             "the body is larger than 65536 bytes");
+        return false;
+    }
+    /* A browser sends Origin with every cross-site POST; forms and scripts of other sites must
+     * not act on this server, with or without a session. */
+    const char *origin = lc_req_header(req, "Origin");
+    const char *fetch_site = lc_req_header(req, "Sec-Fetch-Site");
+    if (unsafe && ((origin && !lc_origin_allowed(origin, lc_req_header(req, "Host"),
+                                                 req->app->cfg.public_url)) ||
+                   (fetch_site && strcmp(fetch_site, "cross-site") == 0))) {
+        *rc = lc_reply_error(req, MHD_HTTP_FORBIDDEN, "cross_origin",
+                             "requests from other sites are refused");
+        return false;
+    }
+    if (!unsafe && route->access == LC_ROUTE_PUBLIC)
+        return true;
+    const char *cookie = lc_req_header(req, MHD_HTTP_HEADER_COOKIE);
+    if (lc_cookie_get(cookie, LC_SESSION_COOKIE, req->session_token,
+                      sizeof req->session_token) < 0)
+        req->session_token[0] = 0;
+    int src = LC_ENOTFOUND;
+    if (req->session_token[0])
+        src = lc_auth_session_get(req->app->auth, req->session_token, lc_now_real_ms(),
+                                  &req->session);
+    if (src < 0 && src != LC_ENOTFOUND) {
+        *rc = src;
+        return false;
+    }
+    req->has_session = src == 0;
+    if (route->access == LC_ROUTE_ORGANISER && !req->has_session) {
+        /* A cookie that names no live session is of no use to the browser any more. */
+        char clear[128];
+        const char *hdr[] = {MHD_HTTP_HEADER_SET_COOKIE, clear, NULL};
+        bool had = req->session_token[0] &&
+                   lc_cookie_format(clear, sizeof clear, LC_SESSION_COOKIE, "", 0,
+                                    lc_req_secure(req)) == 0;
+        *rc = lc_reply_error_with(req, MHD_HTTP_UNAUTHORIZED, "not_logged_in",
+                                  NULL, "log in first", had ? hdr : NULL);
+        return false;
+    }
+    if (unsafe && req->has_session &&
+        !lc_auth_csrf_ok(&req->session, lc_req_header(req, "X-CSRF-Token"))) {
+        *rc = lc_reply_error(req, MHD_HTTP_FORBIDDEN, "csrf",
+                             "missing or wrong X-CSRF-Token header");
+        return false;
+    }
+    return true;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -544,11 +703,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (lc_fmt(req->path, sizeof req->path, "%s", url) < 0)
             return lc_reply_error(req, MHD_HTTP_URI_TOO_LONG, "uri_too_long",
                                   "the request path is too long") == 0 ? MHD_YES : MHD_NO;
+        /* Far too large a body is refused before it is sent (libmicrohttpd then closes the
+         * connection); a smaller one that is still too large is read and refused at its end. */
+        const char *cl = lc_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        int64_t clen;
+        if (changes_state(method) && cl && lc_parse_int64(cl, 0, INT64_MAX, &clen) == 0 &&
+            clen > BODY_DISCARD_MAX)
+            return lc_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+                                  "the body is larger than 65536 bytes") == 0 ? MHD_YES : MHD_NO;
         /* Wait for the body (if any) before dispatching. */
         return MHD_YES;
     }
-    if (req->replied)
+    if (req->replied) {
+        *upload_data_size = 0;
         return MHD_YES;
+    }
     if (req->in_wait_list) {
         /* Resumed: it no longer needs the timer. */
         pthread_mutex_lock(&h->wait_mu);
@@ -559,8 +728,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         free(req->params[i]);
     req->nparams = 0;
     if (*upload_data_size) {
-        /* No route takes a body yet: refuse rather than buffer an unbounded upload. */
+        /* Only state-changing requests have a body worth keeping; others' are dropped. */
+        size_t size = *upload_data_size;
         *upload_data_size = 0;
+        if (changes_state(method) && !take_body(req, upload_data, size))
+            return MHD_NO;
         return MHD_YES;
     }
     bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
@@ -569,7 +741,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!match(req, r->pattern, req->path))
             continue;
         if (strcmp(r->method, method) == 0 || (head && strcmp(r->method, "GET") == 0)) {
-            int rc = r->handler(req);
+            int rc = 0;
+            if (guard(req, r, &rc))
+                rc = r->handler(req);
             if (rc < 0 && !req->replied) {
                 LC_ERROR("http", "%s %s: %s", method, r->pattern, lc_strerror(rc));
                 rc = lc_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
@@ -583,7 +757,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->nparams = 0;
     }
     (void)version;
-    (void)upload_data;
     int rc = path_matched ? lc_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                                            "method not allowed on this resource")
                           : lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such page");

@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "core/buf.h"
+#include "http/body.h"
 
 typedef struct lc_http lc_http_t;
 typedef struct lc_req lc_req_t;
@@ -28,13 +29,37 @@ void lc_http_stop(lc_http_t **ph);
  * 0 when a reply was queued, negative to drop the connection. */
 typedef int (*lc_handler_fn)(lc_req_t *req);
 
+/* Who may use a route. Whatever the route, a request with a state-changing method (POST, PUT,
+ * PATCH, DELETE) is refused with 403 when its Origin header names another site, and, when it
+ * carries a valid session cookie, unless its X-CSRF-Token header is the session's CSRF token. */
+typedef enum {
+    LC_ROUTE_PUBLIC = 0,
+    LC_ROUTE_ORGANISER = 1, /* a logged-in organiser only; 401 otherwise */
+} lc_route_access_t;
+
 typedef struct {
     const char *method;  /* "GET" (also serves HEAD), "POST", ... */
     const char *pattern; /* each "*" matches one non-empty path segment */
     lc_handler_fn handler;
+    lc_route_access_t access;
 } lc_route_t;
 
 lc_app_t *lc_req_app(lc_req_t *req);
+/* The request's login session: for LC_ROUTE_ORGANISER routes always set; on other routes set
+ * when the request changes state and carries a valid session cookie; else NULL. */
+const lc_auth_session_t *lc_req_session(lc_req_t *req);
+/* The raw session token from the request's cookie (for logout), or NULL. */
+const char *lc_req_session_token(lc_req_t *req);
+/* The request body (at most LC_HTTP_BODY_MAX bytes, larger ones were refused with 413 before
+ * the handler runs) and its length; "" when there is none. */
+const char *lc_req_body(lc_req_t *req, size_t *len);
+/* For JSON endpoints: checks the Content-Type (415) and parses the body against `fields`
+ * (http/body.h). Returns the object (a new reference), or NULL after replying with the error;
+ * *rc is then the reply's result, for the handler to return. */
+json_t *lc_req_json(lc_req_t *req, const lc_json_field_t *fields, int *rc);
+/* Whether the request came over TLS as far as lectern may know: --secure-cookies (lectern
+ * serves plain HTTP; the option is for running behind a TLS proxy). */
+bool lc_req_secure(lc_req_t *req);
 /* The i-th '*' of the matched pattern, URL-decoded; NULL when absent. */
 const char *lc_req_param(lc_req_t *req, int i);
 /* A query-string argument (decoded by libmicrohttpd) or NULL. */
@@ -66,6 +91,8 @@ lc_wake_t lc_req_woken(lc_req_t *req);
 /* Runs `fn(opaque)` once the request is over (answered, or the connection dropped): the place to
  * free state a waiting handler keeps. One per request. */
 void lc_req_on_done(lc_req_t *req, void (*fn)(void *opaque), void *opaque);
+/* The `opaque` given to lc_req_on_done (what a woken handler kept), or NULL. */
+void *lc_req_state(lc_req_t *req);
 
 /* Replies with `buf` (takes the reference). Honours a single `Range: bytes=` request (206, or
  * 416 when unsatisfiable); the bytes are served from the buffer itself, never copied. `cache`
@@ -85,9 +112,16 @@ int lc_reply_file(lc_req_t *req, const char *path, const char *content_type, con
                   const char *download_name);
 /* Replies with a JSON body (steals the reference to `body`); Cache-Control: no-store. */
 int lc_reply_json(lc_req_t *req, unsigned status, json_t *body);
+/* The same with extra response headers: `headers` holds name, value, name, value, ..., NULL
+ * (NULL itself for none). A NULL body sends no body (204). */
+int lc_reply_json_with(lc_req_t *req, unsigned status, json_t *body, const char *const *headers);
 /* Replies {"error": {"code": code, "message": message}}, never cached (Cache-Control: no-store);
  * media errors also carry the CORS header so a player on another origin sees the status. */
 int lc_reply_error(lc_req_t *req, unsigned status, const char *code, const char *message);
+/* The same, naming the request field at fault ("field": field, when not NULL or ""), with extra
+ * headers as for lc_reply_json_with (e.g. Retry-After). */
+int lc_reply_error_with(lc_req_t *req, unsigned status, const char *code, const char *field,
+                        const char *message, const char *const *headers);
 /* Content type by file extension (".m3u8", ".m4s", ".mp4", ".html", ".js", ".css", ...). */
 const char *lc_content_type(const char *name);
 

@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 
 #include "api/webinars.h"
+#include "auth/auth.h"
 #include "core/embedded.h"
 #include "core/util.h"
 
@@ -35,6 +36,17 @@ int lc_page_replay(lc_req_t *req)
         return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such recording");
     return send_embedded(req, "replay.html", "no-cache");
 }
+
+int lc_page_setup(lc_req_t *req)
+{
+    /* The page posts the token from its URL; only its form is checked here. Never cached: the
+     * URL is a secret. */
+    if (!lc_token_wellformed(lc_req_param(req, 0)))
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such setup link");
+    return send_embedded(req, "account.html", "no-store");
+}
+
+int lc_page_login(lc_req_t *req) { return send_embedded(req, "account.html", "no-store"); }
 
 int lc_page_static(lc_req_t *req)
 {

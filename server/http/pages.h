@@ -1,4 +1,5 @@
-/* Handlers for the web pages: /, /watch/{slug}, /replay/{session}, /static/{file}. */
+/* Handlers for the web pages: /, /watch/{slug}, /replay/{session}, /setup/{token}, /login,
+ * /static/{file}. */
 #ifndef LC_HTTP_PAGES_H
 #define LC_HTTP_PAGES_H
 
@@ -8,6 +9,9 @@ int lc_page_index(lc_req_t *req);
 int lc_page_watch(lc_req_t *req);
 int lc_page_replay(lc_req_t *req);
 int lc_page_static(lc_req_t *req);
+/* The organiser's account page: the first account's form (/setup/{token}) or the login form. */
+int lc_page_setup(lc_req_t *req);
+int lc_page_login(lc_req_t *req);
 /* Browsers ask for /favicon.ico on their own: answer with the icon instead of a 404. */
 int lc_page_favicon(lc_req_t *req);
 

@@ -1,19 +1,27 @@
-/* The one route table. Order matters only where patterns overlap (none do today). */
+/* The one route table. Order matters only where patterns overlap (none do today). Who may use
+ * each route, and the checks every state-changing request gets, are in http.h (lc_route_t). */
+#include "api/accounts.h"
 #include "api/webinars.h"
 #include "http/http.h"
 #include "http/media.h"
 #include "http/pages.h"
 
 const lc_route_t lc_routes[] = {
-    {"GET", "/", lc_page_index},
-    {"GET", "/watch/*", lc_page_watch},
-    {"GET", "/replay/*", lc_page_replay},
-    {"GET", "/static/*", lc_page_static},
-    {"GET", "/favicon.ico", lc_page_favicon},
-    {"GET", "/live/*/master.m3u8", lc_media_live_master},
-    {"GET", "/live/*/*/*", lc_media_live_file},
-    {"GET", "/vod/*/*", lc_media_vod_file},
-    {"GET", "/api/webinars/*", lc_api_webinar_get},
-    {"GET", "/api/sessions/*", lc_api_session_get},
-    {NULL, NULL, NULL},
+    {"GET", "/", lc_page_index, LC_ROUTE_PUBLIC},
+    {"GET", "/watch/*", lc_page_watch, LC_ROUTE_PUBLIC},
+    {"GET", "/replay/*", lc_page_replay, LC_ROUTE_PUBLIC},
+    {"GET", "/setup/*", lc_page_setup, LC_ROUTE_PUBLIC},
+    {"GET", "/login", lc_page_login, LC_ROUTE_PUBLIC},
+    {"GET", "/static/*", lc_page_static, LC_ROUTE_PUBLIC},
+    {"GET", "/favicon.ico", lc_page_favicon, LC_ROUTE_PUBLIC},
+    {"GET", "/live/*/master.m3u8", lc_media_live_master, LC_ROUTE_PUBLIC},
+    {"GET", "/live/*/*/*", lc_media_live_file, LC_ROUTE_PUBLIC},
+    {"GET", "/vod/*/*", lc_media_vod_file, LC_ROUTE_PUBLIC},
+    {"GET", "/api/webinars/*", lc_api_webinar_get, LC_ROUTE_PUBLIC},
+    {"GET", "/api/sessions/*", lc_api_session_get, LC_ROUTE_PUBLIC},
+    {"POST", "/api/login", lc_api_login, LC_ROUTE_PUBLIC},
+    {"POST", "/api/setup", lc_api_setup, LC_ROUTE_PUBLIC},
+    {"POST", "/api/logout", lc_api_logout, LC_ROUTE_ORGANISER},
+    {"GET", "/api/me", lc_api_me, LC_ROUTE_ORGANISER},
+    {NULL, NULL, NULL, LC_ROUTE_PUBLIC},
 };

@@ -8,6 +8,7 @@
 // a suite) is killed by a module-level `after` hook; temporary directories go at the end; an exit
 // or signal handler kills whatever is left if the runner itself dies.
 import { spawn, execFile } from 'node:child_process';
+import http from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -31,7 +32,15 @@ const DEFAULT_TEST_TIMEOUT_MS = 150e3;
 
 const children = new Set(); // every process spawned here that has not exited yet
 const tempDirs = new Set();
-const knownKeys = new Set(); // stream keys seen by this process: must never reach a server log
+// Secrets seen by this process (stream keys, setup links, session and CSRF tokens, passwords):
+// none may ever reach a server log.
+const knownKeys = new Set();
+
+/* Remembers a secret for assertCleanLog. Returns it. */
+export function rememberSecret(value) {
+  if (typeof value === 'string' && value.length >= 8) knownKeys.add(value);
+  return value;
+}
 const testScope = new AsyncLocalStorage(); // the processes of the running test
 
 function track(proc) {
@@ -172,6 +181,44 @@ function httpError(url, r) {
   return e;
 }
 
+/* One HTTP request over node:http, which sends exactly the headers and body bytes it is given
+ * (fetch would add or refuse some, e.g. Origin). `body`: a Buffer, a string, or an object sent
+ * as JSON (with Content-Type: application/json unless headers say otherwise). Never throws for
+ * a status. Returns { status, headers (lower-case names; set-cookie is an array), body: Buffer,
+ * json (parsed when the answer is JSON), ms (time to the whole answer) }. */
+export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs = 15000 } = {}) {
+  const h = { ...headers };
+  let data = body;
+  if (body !== undefined && !Buffer.isBuffer(body) && typeof body !== 'string') {
+    data = JSON.stringify(body);
+    if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type'))
+      h['Content-Type'] = 'application/json';
+  }
+  if (data !== undefined && !Object.keys(h).some((k) => /^(content-length|transfer-encoding)$/i
+    .test(k)))
+    h['Content-Length'] = Buffer.byteLength(data);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: h, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const buf = Buffer.concat(chunks);
+        let json;
+        if (/^application\/json/.test(res.headers['content-type'] || '') && buf.length)
+          json = JSON.parse(buf.toString('utf8'));
+        resolve({ status: res.statusCode, headers: res.headers, body: buf, json,
+          ms: Date.now() - started });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: timed out`)));
+    req.on('error', reject);
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
 /* GET that must answer 200; returns the body as text. */
 export async function getText(url, opts) {
   const r = await request(url, opts);
@@ -280,8 +327,8 @@ export async function startServer({ dataDir, dataDirFlag = true, args = [],
 }
 
 /* What a server may never write to its log: an IP address (personal data; only its own listen
- * addresses, with their port, are allowed), a stream key, and what a sanitizer build writes
- * when it finds a bug. ERROR lines fail too, unless allowErrors is true or a RegExp that the
+ * addresses, with their port, are allowed), an email address, a secret (stream keys and what
+ * rememberSecret was given), and what a sanitizer build writes when it finds a bug. ERROR lines fail too, unless allowErrors is true or a RegExp that the
  * line matches. */
 export function assertCleanLog(server, { allowErrors = false } = {}) {
   // The server may name its own listening sockets; any other address would be a client's.
@@ -293,7 +340,9 @@ export function assertCleanLog(server, { allowErrors = false } = {}) {
   const ipv6 = text.match(/\[?::(?:1|ffff:[\d.]+)\]?|(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}/i);
   assert.equal(ipv6, null, `${where} contains an IPv6 address: ${ipv6?.[0]}`);
   for (const key of knownKeys)
-    assert.ok(!text.includes(key), `${where} contains the stream key ${key}`);
+    assert.ok(!text.includes(key), `${where} contains the secret ${key}`);
+  const email = text.match(/[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/);
+  assert.equal(email, null, `${where} contains an email address: ${email?.[0]}`);
   assert.doesNotMatch(text, /AddressSanitizer|LeakSanitizer|runtime error:/,
     `${where} has a sanitizer report`);
   if (allowErrors === true) return;
@@ -330,8 +379,9 @@ export async function stopAndCheck(server, opts) {
 
 /* ---- command-line tools ------------------------------------------------------------------- */
 
-/* Runs `lectern ARGS`; resolves { code, stdout, stderr } (never rejects on a non-zero exit). */
-export function runLectern(args, { timeoutMs = 10000 } = {}) {
+/* Runs `lectern ARGS`, with `input` (if given) on its stdin; resolves { code, stdout, stderr }
+ * (never rejects on a non-zero exit). */
+export function runLectern(args, { timeoutMs = 10000, input } = {}) {
   const bin = requireBin();
   return new Promise((resolve, reject) => {
     const p = track(execFile(bin, args, { timeout: timeoutMs, killSignal: 'SIGKILL',
@@ -343,7 +393,7 @@ export function runLectern(args, { timeoutMs = 10000 } = {}) {
       }
       resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr });
     }));
-    p.stdin?.end();
+    p.stdin?.end(input);
   });
 }
 

@@ -76,6 +76,20 @@ static void test_flags(void **state)
     assert_int_equal(parse(&c, bad4, 2, err), -EINVAL);
     char *bad5[] = {"--part-target", "1.5", "--segment-target", "1"};
     assert_int_equal(parse(&c, bad5, 4, err), -EINVAL);
+
+    /* Organiser sessions: defaults 12 h idle, 7 days in all, cookies not Secure. */
+    char *none[] = {"x"};
+    assert_int_equal(parse(&c, none, 1, err), 0);
+    assert_int_equal(c.session_idle_ms, 12 * 3600 * 1000LL);
+    assert_int_equal(c.session_lifetime_ms, 7 * 24 * 3600 * 1000LL);
+    assert_false(c.secure_cookies);
+    char *sess[] = {"--session-idle", "2", "--session-lifetime=5", "--secure-cookies"};
+    assert_int_equal(parse(&c, sess, 4, err), 0);
+    assert_int_equal(c.session_idle_ms, 2000);
+    assert_int_equal(c.session_lifetime_ms, 5000);
+    assert_true(c.secure_cookies);
+    char *bad6[] = {"--session-idle", "0"};
+    assert_int_equal(parse(&c, bad6, 2, err), -EINVAL);
 }
 
 static void test_not_allowed_for_command(void **state)

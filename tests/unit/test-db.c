@@ -13,31 +13,7 @@
 
 #include "core/error.h"
 #include "db/db.h"
-
-static char dir[64];
-static char path[128];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(dir, "/tmp/lectern-test-db-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/t.db", dir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char p[160];
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(dir);
-    return 0;
-}
+#include "temp_db.h"
 
 static int user_version(sqlite3 *db)
 {
@@ -67,7 +43,7 @@ static void test_migrations_apply_in_order_and_once(void **state)
 {
     (void)state;
     sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(temp_db_path, &db), SQLITE_OK);
     const lc_embedded_file_t two[] = {
         {"0001_a.sql", SQL("CREATE TABLE a (x INTEGER);")},
         {"0002_b.sql", SQL("CREATE TABLE b (y INTEGER); INSERT INTO a VALUES (1);")},
@@ -90,7 +66,7 @@ static void test_failing_migration_rolls_back_whole(void **state)
 {
     (void)state;
     sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(temp_db_path, &db), SQLITE_OK);
     const lc_embedded_file_t bad[] = {
         {"0001_a.sql", SQL("CREATE TABLE a (x INTEGER);")},
         {"0002_b.sql", SQL("CREATE TABLE b (y INTEGER); THIS IS NOT SQL;")},
@@ -107,7 +83,7 @@ static void test_bad_tables_and_newer_database_refused(void **state)
 {
     (void)state;
     sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(temp_db_path, &db), SQLITE_OK);
     const lc_embedded_file_t gap[] = {
         {"0001_a.sql", SQL("CREATE TABLE a (x);")},
         {"0003_c.sql", SQL("CREATE TABLE c (x);")},
@@ -127,12 +103,12 @@ static void test_open_sets_wal_fk_and_schema(void **state)
 {
     (void)state;
     lc_db_t *db = NULL;
-    assert_int_equal(lc_db_open(path, &db), 0);
+    assert_int_equal(lc_db_open(temp_db_path, &db), 0);
     lc_db_close(&db);
     assert_null(db);
     lc_db_close(&db); /* NULL-safe */
     sqlite3 *raw;
-    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_open(temp_db_path, &raw), SQLITE_OK);
     sqlite3_stmt *st;
     sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st, NULL);
     sqlite3_step(st);
@@ -148,7 +124,7 @@ static void test_webinars_and_sessions(void **state)
 {
     (void)state;
     lc_db_t *db = NULL;
-    assert_int_equal(lc_db_open(path, &db), 0);
+    assert_int_equal(lc_db_open(temp_db_path, &db), 0);
     uint8_t h1[32], h2[32];
     memset(h1, 1, 32);
     memset(h2, 2, 32);
@@ -214,7 +190,7 @@ static void test_live_sessions_listed_for_recovery(void **state)
 {
     (void)state;
     lc_db_t *db = NULL;
-    assert_int_equal(lc_db_open(path, &db), 0);
+    assert_int_equal(lc_db_open(temp_db_path, &db), 0);
     uint8_t h[32];
     memset(h, 9, 32);
     int64_t wid, s1, s2;
@@ -224,7 +200,7 @@ static void test_live_sessions_listed_for_recovery(void **state)
     assert_int_equal(lc_db_session_end(db, s1, 30, 20, false), 0);
     lc_db_close(&db);
     /* A new process sees what the old one left live. */
-    assert_int_equal(lc_db_open(path, &db), 0);
+    assert_int_equal(lc_db_open(temp_db_path, &db), 0);
     int n = 0;
     assert_int_equal(lc_db_session_list_live(db, count_cb, &n), 0);
     assert_int_equal(n, 1);
@@ -237,13 +213,12 @@ static void test_live_sessions_listed_for_recovery(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_migrations_apply_in_order_and_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failing_migration_rolls_back_whole, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_tables_and_newer_database_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_open_sets_wal_fk_and_schema, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_webinars_and_sessions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_live_sessions_listed_for_recovery, setup, teardown),
+        TEMP_DB_TEST(test_migrations_apply_in_order_and_once),
+        TEMP_DB_TEST(test_failing_migration_rolls_back_whole),
+        TEMP_DB_TEST(test_bad_tables_and_newer_database_refused),
+        TEMP_DB_TEST(test_open_sets_wal_fk_and_schema),
+        TEMP_DB_TEST(test_webinars_and_sessions),
+        TEMP_DB_TEST(test_live_sessions_listed_for_recovery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
