@@ -580,12 +580,17 @@ int lc_export_mp4(const char *recording_dir, const char *out_path)
 
 /* ---- the exporter thread ----------------------------------------------------------------------- */
 
+typedef struct {
+    int64_t session_id;
+    bool remove; /* delete the recording instead of exporting it */
+} export_job_t;
+
 struct lc_exporter {
     char *dir;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond; /* the queue or `busy` changed, or stop */
-    int64_t *queue;      /* FIFO of session ids */
+    export_job_t *queue; /* FIFO */
     size_t n_queue, cap_queue;
     bool busy;
     atomic_bool stop;
@@ -593,23 +598,29 @@ struct lc_exporter {
     void *opaque;
 };
 
-/* Under e->lock. */
-static void enqueue_locked(lc_exporter_t *e, int64_t session_id)
+/* Under e->lock. A removal replaces the session's queued export. */
+static void enqueue_locked(lc_exporter_t *e, int64_t session_id, bool remove)
 {
     for (size_t i = 0; i < e->n_queue; i++)
-        if (e->queue[i] == session_id)
-            return;
+        if (e->queue[i].session_id == session_id && (!remove || e->queue[i].remove))
+            return; /* queued already, or an export of what is about to be deleted */
+    size_t kept = 0;
+    for (size_t i = 0; i < e->n_queue; i++)
+        if (e->queue[i].session_id != session_id) /* a removal drops the export */
+            e->queue[kept++] = e->queue[i];
+    e->n_queue = kept;
     if (e->n_queue == e->cap_queue) {
         size_t cap = e->cap_queue ? 2 * e->cap_queue : 16;
-        int64_t *q = realloc(e->queue, cap * sizeof *q);
+        export_job_t *q = realloc(e->queue, cap * sizeof *q);
         if (!q) {
-            LC_ERROR(TAG, "session %" PRId64 ": out of memory queueing its export", session_id);
+            LC_ERROR(TAG, "session %" PRId64 ": out of memory queueing its %s", session_id,
+                     remove ? "removal" : "export");
             return;
         }
         e->queue = q;
         e->cap_queue = cap;
     }
-    e->queue[e->n_queue++] = session_id;
+    e->queue[e->n_queue++] = (export_job_t){session_id, remove};
     pthread_cond_broadcast(&e->cond);
 }
 
@@ -625,7 +636,8 @@ static void *exporter_main(void *arg)
             pthread_cond_wait(&e->cond, &e->lock);
         if (atomic_load(&e->stop))
             break;
-        int64_t id = e->queue[0];
+        export_job_t job = e->queue[0];
+        int64_t id = job.session_id;
         memmove(e->queue, e->queue + 1, (e->n_queue - 1) * sizeof *e->queue);
         e->n_queue--;
         e->busy = true;
@@ -634,7 +646,9 @@ static void *exporter_main(void *arg)
         pthread_mutex_unlock(&e->lock);
 
         char dir[PATH_MAX], out[PATH_MAX];
-        if (lc_rec_session_dir(e->dir, id, dir, sizeof dir) == 0 &&
+        if (job.remove)
+            lc_recording_remove(e->dir, id); /* logs */
+        else if (lc_rec_session_dir(e->dir, id, dir, sizeof dir) == 0 &&
             lc_fmt(out, sizeof out, "%s/" LC_REC_DOWNLOAD, dir) == 0 &&
             !lc_recording_has_download(e->dir, id))
             lc_export_mp4_ex(dir, out, &e->stop, cb, opaque); /* logs its failures */
@@ -659,7 +673,7 @@ static void queue_unexported(lc_exporter_t *e)
         int64_t id;
         if (lc_parse_int64(de->d_name, 0, INT64_MAX, &id) == 0 &&
             lc_recording_has_replay(e->dir, id) && !lc_recording_has_download(e->dir, id))
-            enqueue_locked(e, id);
+            enqueue_locked(e, id, false);
     }
     pthread_mutex_unlock(&e->lock);
     closedir(d);
@@ -695,7 +709,14 @@ lc_exporter_t *lc_exporter_start(const char *recordings_dir)
 void lc_exporter_queue(lc_exporter_t *e, int64_t session_id)
 {
     pthread_mutex_lock(&e->lock);
-    enqueue_locked(e, session_id);
+    enqueue_locked(e, session_id, false);
+    pthread_mutex_unlock(&e->lock);
+}
+
+void lc_exporter_queue_removal(lc_exporter_t *e, int64_t session_id)
+{
+    pthread_mutex_lock(&e->lock);
+    enqueue_locked(e, session_id, true);
     pthread_mutex_unlock(&e->lock);
 }
 

@@ -53,6 +53,11 @@ int lc_recording_recover(const char *recordings_dir, int64_t session_id, double 
 bool lc_recording_has_replay(const char *recordings_dir, int64_t session_id);
 bool lc_recording_has_download(const char *recordings_dir, int64_t session_id);
 
+/* Deletes the session's recording directory and every file in it (the layout above has no
+ * subdirectories). No directory is fine. Returns 0 or -errno (logged). Must not run while the
+ * session records or is exported: the exporter thread runs it (lc_exporter_queue_removal). */
+int lc_recording_remove(const char *recordings_dir, int64_t session_id);
+
 /* ---- MP4 export ----------------------------------------------------------------------------
  * One background thread turns finished recordings into RECORDINGS/<id>/download.mp4 (faststart),
  * from the same segment files, written to a temporary name and renamed when complete. */
@@ -63,6 +68,11 @@ typedef struct lc_exporter lc_exporter_t;
 lc_exporter_t *lc_exporter_start(const char *recordings_dir);
 /* Queues a session's export. Any thread; never blocks on the export itself. */
 void lc_exporter_queue(lc_exporter_t *e, int64_t session_id);
+/* Queues the deletion of a session's recording (its webinar was deleted): a queued export of it
+ * is dropped, one under way finishes first, since the same thread runs both, so no export ever
+ * reads a directory being deleted. Any thread; never blocks on the work. A removal still queued
+ * at shutdown is not done (the files stay). */
+void lc_exporter_queue_removal(lc_exporter_t *e, int64_t session_id);
 /* Stops the thread: the export under way is abandoned (its temporary file removed; it resumes at
  * the next start). NULL-safe; sets *pe to NULL. */
 void lc_exporter_stop(lc_exporter_t **pe);

@@ -458,6 +458,34 @@ bool lc_recording_has_replay(const char *recordings_dir, int64_t session_id)
            lc_rec_playlist_is_final(dir);
 }
 
+int lc_recording_remove(const char *recordings_dir, int64_t session_id)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    int rc = lc_rec_session_dir(recordings_dir, session_id, dir, sizeof dir);
+    if (rc < 0)
+        return rc;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    const struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if ((rc = lc_fmt(path, sizeof path, "%s/%s", dir, de->d_name)) < 0 ||
+            (unlink(path) < 0 && errno != ENOENT && (rc = -errno)))
+            break;
+    }
+    closedir(d);
+    if (rc == 0 && rmdir(dir) < 0 && errno != ENOENT)
+        rc = -errno;
+    if (rc < 0)
+        LC_ERROR(TAG, "session %" PRId64 ": cannot delete the recording: %s", session_id,
+                 lc_strerror(rc));
+    else
+        LC_INFO(TAG, "session %" PRId64 ": recording deleted", session_id);
+    return rc;
+}
+
 bool lc_recording_has_download(const char *recordings_dir, int64_t session_id)
 {
     char path[PATH_MAX];

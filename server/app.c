@@ -87,8 +87,8 @@ static int make_slug(const char *title, char *out, size_t size)
     return 0;
 }
 
-int lc_app_create_webinar(lc_db_t *db, const char *title, const char *slug_or_null,
-                          int64_t *id_out, char *key_out)
+int lc_app_create_webinar(lc_db_t *db, const lc_webinar_row_t *row, const char *slug_or_null,
+                          int64_t created_by, int64_t *id_out, char *key_out)
 {
     uint8_t hash[32];
     char slug[LC_DB_SLUG_MAX];
@@ -99,10 +99,10 @@ int lc_app_create_webinar(lc_db_t *db, const char *title, const char *slug_or_nu
         if (slug_or_null)
             rc = lc_fmt(slug, sizeof slug, "%s", slug_or_null);
         else
-            rc = make_slug(title, slug, sizeof slug);
+            rc = make_slug(row->title, slug, sizeof slug);
         if (rc < 0)
             return rc;
-        rc = lc_db_webinar_insert(db, slug, title, hash, lc_now_real_ms(), id_out);
+        rc = lc_db_webinar_insert(db, slug, row, hash, created_by, lc_now_real_ms(), id_out);
         if (rc != LC_ECONFLICT || slug_or_null)
             return rc;
     }

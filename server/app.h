@@ -53,11 +53,12 @@ int lc_app_start(lc_app_t *app);
  * exporter, database. Main thread. */
 void lc_app_stop(lc_app_t *app);
 
-/* Creates a webinar with a fresh stream key. Writes the key (shown once, never stored) to
- * `key_out` (at least LC_STREAM_KEY_SIZE bytes). */
+/* Creates a webinar from `row` (borrowed) with a fresh stream key, its slug made from the title
+ * unless given. `created_by`: the organiser's user id, 0 for none. Writes the key (shown once,
+ * never stored) to `key_out` (at least LC_STREAM_KEY_SIZE bytes). */
 #define LC_STREAM_KEY_SIZE 48
-int lc_app_create_webinar(lc_db_t *db, const char *title, const char *slug_or_null,
-                          int64_t *id_out, char *key_out);
+int lc_app_create_webinar(lc_db_t *db, const lc_webinar_row_t *row, const char *slug_or_null,
+                          int64_t created_by, int64_t *id_out, char *key_out);
 /* Gives an existing webinar a fresh stream key (the old one stops working). */
 int lc_app_rotate_key(lc_db_t *db, int64_t webinar_id, char *key_out);
 

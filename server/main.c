@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "api/webinar_input.h"
 #include "api/webinars.h"
 #include "app.h"
 #include "auth/auth.h"
@@ -33,7 +34,8 @@ static void usage(FILE *out)
             "lectern %s — self-hosted webinars: RTMP in, (LL-)HLS out, instant replay\n\n"
             "Usage:\n"
             "  lectern serve [OPTIONS]                   run the server\n"
-            "  lectern webinar create --title TITLE [--json] [OPTIONS]\n"
+            "  lectern webinar create --title TITLE [--public] [--on-demand] [--starts-at TIME]\n"
+            "                 [--duration SECONDS] [--description TEXT] [--json] [OPTIONS]\n"
             "                                            create a webinar, print its stream key\n"
             "  lectern webinar show ID|SLUG [--json]     state, sessions, replay and MP4 URLs\n"
             "  lectern webinar list [--json]             all webinars\n"
@@ -60,11 +62,20 @@ static void serve_usage(FILE *out)
 static void webinar_usage(FILE *out)
 {
     fprintf(out, "Usage:\n"
-                 "  lectern webinar create --title TITLE [--json] [OPTIONS]\n"
+                 "  lectern webinar create --title TITLE [--public] [--on-demand]\n"
+                 "        [--starts-at TIME] [--duration SECONDS] [--description TEXT] [--json]\n"
+                 "        [OPTIONS]\n"
                  "  lectern webinar show ID|SLUG [--json] [OPTIONS]\n"
                  "  lectern webinar list [--json] [OPTIONS]\n"
                  "  lectern webinar rotate-key ID|SLUG [--json] [OPTIONS]\n\nOptions:\n");
-    fprintf(out, "  %-28s %s\n", "--title TITLE", "title (1 to 200 bytes), for create");
+    fprintf(out, "  %-28s %s\n", "--title TITLE", "title (1 to 200 characters), for create");
+    fprintf(out, "  %-28s %s\n", "--description TEXT", "at most 10,000 characters");
+    fprintf(out, "  %-28s %s\n", "--starts-at TIME",
+            "ISO 8601 with offset or Z, e.g. 2026-12-01T15:00:00+01:00");
+    fprintf(out, "  %-28s %s\n", "--duration SECONDS", "60 to 86400 (default 3600)");
+    fprintf(out, "  %-28s %s\n", "--public",
+            "anyone with the link watches without registering");
+    fprintf(out, "  %-28s %s\n", "--on-demand", "a recorded session, no live date");
     fprintf(out, "  %-28s %s\n", "--json", "print one JSON object instead of text");
     lc_config_print_help(out, tool_opts);
 }
@@ -189,9 +200,69 @@ typedef struct {
     const char *group; /* "webinar", "user" */
     lc_app_t app;
     bool json;
-    const char *title;
+    json_t *webinar; /* `webinar create`: the members its flags set, as the API takes them */
     const char *arg; /* ID, SLUG or EMAIL */
 } tool_t;
+
+/* The `webinar create` flags that take a value, and the API member each one sets. */
+static const struct {
+    const char *flag, *member;
+} webinar_value_flags[] = {
+    {"--title", "title"},
+    {"--description", "description"},
+    {"--starts-at", "starts_at"},
+    {"--duration", "duration_s"},
+};
+
+/* Sets `member` from a flag's text: an integer for duration_s, else a string (NULL from
+ * jansson: not UTF-8). Returns 0, or -EINVAL after printing why. */
+static int webinar_flag(tool_t *t, const char *member, const char *value)
+{
+    json_t *v = NULL;
+    int64_t n;
+    if (strcmp(member, "duration_s") == 0)
+        v = lc_parse_int64(value, INT32_MIN, INT32_MAX, &n) == 0 ? json_integer(n) : NULL;
+    else
+        v = json_string(value);
+    if (!v) {
+        fprintf(stderr, "lectern webinar create: %s: %s\n", member,
+                strcmp(member, "duration_s") == 0 ? "must be a whole number of seconds"
+                                                  : "not valid UTF-8");
+        return -EINVAL;
+    }
+    return json_object_set_new(t->webinar, member, v) < 0 ? -ENOMEM : 0;
+}
+
+/* Takes the command-specific flag at argv[*i] (advancing past its value). 1 when taken, 0 when
+ * not one, negative on error. */
+static int take_flag(tool_t *t, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "--json") == 0) {
+        t->json = true;
+        return 1;
+    }
+    if (strcmp(t->group, "webinar") != 0)
+        return 0;
+    if (strcmp(a, "--public") == 0)
+        return json_object_set_new(t->webinar, "access", json_string("public")) < 0 ? -ENOMEM
+                                                                                       : 1;
+    if (strcmp(a, "--on-demand") == 0)
+        return json_object_set_new(t->webinar, "on_demand", json_true()) < 0 ? -ENOMEM : 1;
+    for (size_t k = 0; k < sizeof webinar_value_flags / sizeof webinar_value_flags[0]; k++) {
+        size_t len = strlen(webinar_value_flags[k].flag);
+        const char *value = NULL;
+        if (strcmp(a, webinar_value_flags[k].flag) == 0 && *i + 1 < argc)
+            value = argv[++*i];
+        else if (strncmp(a, webinar_value_flags[k].flag, len) == 0 && a[len] == '=')
+            value = a + len + 1;
+        if (value) {
+            int rc = webinar_flag(t, webinar_value_flags[k].member, value);
+            return rc < 0 ? rc : 1;
+        }
+    }
+    return 0;
+}
 
 /* Opens the database of the configured data directory for a command-line tool. `want_arg`:
  * the message when the command's one argument is missing, or NULL for a command without. */
@@ -203,15 +274,20 @@ static int tool_open(tool_t *t, int argc, char **argv, const char *want_arg, con
     if (!rest_argv)
         return -ENOMEM;
     int n = 0;
+    t->webinar = json_object();
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            t->json = true;
-        else if (strcmp(argv[i], "--title") == 0 && i + 1 < argc)
-            t->title = argv[++i];
-        else if (strncmp(argv[i], "--title=", 8) == 0)
-            t->title = argv[i] + 8;
-        else
+        int taken = t->webinar ? take_flag(t, argc, argv, &i) : -ENOMEM;
+        if (taken < 0) {
+            free(rest_argv);
+            return taken == -ENOMEM ? taken : -EINVAL;
+        }
+        if (!taken)
             rest_argv[n++] = argv[i];
+    }
+    if (json_object_size(t->webinar) && strcmp(cmd, "create") != 0) {
+        fprintf(stderr, "lectern %s %s: the webinar settings are for `create`\n", t->group, cmd);
+        free(rest_argv);
+        return -EINVAL;
     }
     char err[512];
     const char *rest[1];
@@ -280,7 +356,7 @@ static int print_json(json_t *j)
 /* Prints a webinar and (when given) its new stream key, as text or JSON. */
 static int print_webinar(tool_t *t, const lc_webinar_t *w, const char *key)
 {
-    json_t *j = lc_api_webinar_json(&t->app, w, t->app.cfg.public_url, NULL);
+    json_t *j = lc_api_webinar_json(&t->app, w, t->app.cfg.public_url, NULL, true);
     if (!j) {
         fprintf(stderr, "lectern webinar: out of memory or database error\n");
         return 1;
@@ -328,13 +404,27 @@ static int print_webinar(tool_t *t, const lc_webinar_t *w, const char *key)
 
 static int cmd_webinar_create(tool_t *t)
 {
-    if (!t->title || !*t->title || strlen(t->title) > 200) {
-        fprintf(stderr, "lectern webinar create: --title is required (1 to 200 bytes)\n");
+    if (!json_object_get(t->webinar, "title")) {
+        fprintf(stderr, "lectern webinar create: --title is required (1 to %d characters)\n",
+                LC_WEBINAR_TITLE_CHARS);
+        return 2;
+    }
+    /* The same rules as POST /api/admin/webinars. */
+    lc_webinar_input_t in;
+    lc_body_error_t err;
+    lc_webinar_input_defaults(&in);
+    int rc = lc_webinar_input_apply(&in, t->webinar, &err);
+    if (rc == -EINVAL) {
+        fprintf(stderr, "lectern webinar create: %s\n", err.message);
+        lc_webinar_input_clear(&in);
         return 2;
     }
     int64_t id;
     char key[LC_STREAM_KEY_SIZE];
-    int rc = lc_app_create_webinar(t->app.db, t->title, NULL, &id, key);
+    lc_webinar_row_t row = lc_webinar_input_row(&in, NULL);
+    if (rc == 0)
+        rc = lc_app_create_webinar(t->app.db, &row, NULL, 0, &id, key);
+    lc_webinar_input_clear(&in);
     lc_webinar_t w;
     if (rc == 0)
         rc = lc_db_webinar_get(t->app.db, id, &w);
@@ -365,49 +455,26 @@ static int cmd_webinar_rotate(tool_t *t)
     return print_webinar(t, &w, key);
 }
 
-/* Rows are copied out first: describing a webinar reads the database again, which must not
- * happen inside a listing callback (the connection's mutex is held there). */
-typedef struct {
-    lc_webinar_t *items;
-    size_t n, cap;
-    bool failed;
-} webinar_vec_t;
-
-static int collect_webinar(void *opaque, const lc_webinar_t *w)
-{
-    webinar_vec_t *v = opaque;
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 16;
-        lc_webinar_t *p = realloc(v->items, cap * sizeof *p);
-        if (!p) {
-            v->failed = true;
-            return 1;
-        }
-        v->items = p;
-        v->cap = cap;
-    }
-    v->items[v->n++] = *w;
-    return 0;
-}
-
 static int cmd_webinar_list(tool_t *t)
 {
-    webinar_vec_t v = {0};
-    int rc = lc_db_webinar_list(t->app.db, collect_webinar, &v);
+    lc_webinar_t *items = NULL;
+    size_t n = 0;
+    bool failed = false;
+    int rc = lc_api_webinars_collect(t->app.db, &items, &n);
     json_t *list = t->json ? json_array() : NULL;
-    for (size_t i = 0; rc == 0 && !v.failed && i < v.n; i++) {
-        const lc_webinar_t *w = &v.items[i];
+    for (size_t i = 0; rc == 0 && !failed && i < n; i++) {
+        const lc_webinar_t *w = &items[i];
         if (!t->json) {
             printf("%6lld  %-9s  %-40s  %s\n", (long long)w->id, lc_webinar_state_name(w->state),
                    w->slug, w->title);
             continue;
         }
-        json_t *j = lc_api_webinar_json(&t->app, w, t->app.cfg.public_url, NULL);
+        json_t *j = lc_api_webinar_json(&t->app, w, t->app.cfg.public_url, NULL, true);
         if (!j || json_array_append_new(list, j) < 0)
-            v.failed = true;
+            failed = true;
     }
-    free(v.items);
-    if (rc < 0 || v.failed || (t->json && !list)) {
+    free(items);
+    if (rc < 0 || failed || (t->json && !list)) {
         json_decref(list);
         fprintf(stderr, "lectern webinar list: out of memory or database error\n");
         return 1;
@@ -565,10 +632,12 @@ static int run_group(const tool_group_t *g, int argc, char **argv)
         int rc = tool_open(&t, argc - 1, argv + 1, c->want_arg, c->name);
         if (rc < 0) {
             lc_db_close(&t.app.db);
+            json_decref(t.webinar);
             return rc == -EINVAL ? 2 : 1;
         }
         rc = c->fn(&t);
         lc_db_close(&t.app.db);
+        json_decref(t.webinar);
         return rc;
     }
     fprintf(stderr, "lectern %s: unknown command '%s'\n", g->group, argv[0]);

@@ -19,16 +19,16 @@
 #define KDF_WAIT_MS 30000
 
 static const lc_json_field_t login_fields[] = {
-    {"email", 254},
-    {"password", LC_PASSWORD_MAX},
-    {NULL, 0},
+    {"email", 254, LC_JSON_STRING, 0},
+    {"password", LC_PASSWORD_MAX, LC_JSON_STRING, 0},
+    {NULL, 0, LC_JSON_STRING, 0},
 };
 
 static const lc_json_field_t setup_fields[] = {
-    {"token", 128},
-    {"email", 254},
-    {"password", LC_PASSWORD_MAX},
-    {NULL, 0},
+    {"token", 128, LC_JSON_STRING, 0},
+    {"email", 254, LC_JSON_STRING, 0},
+    {"password", LC_PASSWORD_MAX, LC_JSON_STRING, 0},
+    {NULL, 0, LC_JSON_STRING, 0},
 };
 
 static json_t *me_json(int64_t user_id, const char *email, const char *csrf)

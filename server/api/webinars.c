@@ -1,6 +1,7 @@
 /* The webinar resource: its public description, state and recordings. */
 #include "api/webinars.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,29 +35,54 @@ static json_t *iso_or_null(int64_t ms)
     return ms ? json_string(lc_iso8601(ms, buf)) : json_null();
 }
 
-/* The rows are copied out of the listing first: the JSON for a session looks at files on disk,
- * which must not happen while the database mutex is held. */
+/* Rows are copied out of a listing first: describing a row looks at the database again or at
+ * files on disk, which must not happen while the database mutex is held. */
 typedef struct {
-    lc_session_t *items;
+    void *items;
     size_t n, cap;
-    int failed;
-} session_vec_t;
+    bool failed;
+} row_vec_t;
+
+static int push_row(row_vec_t *v, const void *row, size_t size)
+{
+    v->failed = lc_vec_push(&v->items, &v->n, &v->cap, row, size) < 0;
+    return v->failed;
+}
 
 static int collect_session(void *opaque, const lc_session_t *s)
 {
-    session_vec_t *v = opaque;
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 8;
-        lc_session_t *p = realloc(v->items, cap * sizeof *p);
-        if (!p) {
-            v->failed = 1;
-            return 1;
-        }
-        v->items = p;
-        v->cap = cap;
+    return push_row(opaque, s, sizeof *s);
+}
+
+static int collect_webinar(void *opaque, const lc_webinar_t *w)
+{
+    return push_row(opaque, w, sizeof *w);
+}
+
+/* Hands the rows of a finished listing to the caller, or frees them on failure. */
+static int take_rows(row_vec_t *v, int rc, void *items, size_t *n)
+{
+    if (rc == 0 && v->failed)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        free(v->items);
+        return rc;
     }
-    v->items[v->n++] = *s;
+    *(void **)items = v->items;
+    *n = v->n;
     return 0;
+}
+
+int lc_api_sessions_collect(lc_db_t *db, int64_t webinar_id, lc_session_t **items, size_t *n)
+{
+    row_vec_t v = {0};
+    return take_rows(&v, lc_db_session_list(db, webinar_id, collect_session, &v), items, n);
+}
+
+int lc_api_webinars_collect(lc_db_t *db, lc_webinar_t **items, size_t *n)
+{
+    row_vec_t v = {0};
+    return take_rows(&v, lc_db_webinar_list(db, collect_webinar, &v), items, n);
 }
 
 /* One session as JSON: times, duration, and the replay / download URLs once they exist. */
@@ -88,13 +114,66 @@ static json_t *session_json(lc_app_t *app, const lc_session_t *s, const char *ba
     return o;
 }
 
+static json_t *time_or_null(int64_t ms)
+{
+    char buf[25];
+    return ms == LC_DB_NO_TIME ? json_null() : json_string(lc_iso8601(ms, buf));
+}
+
+/* Adds the members of `more` (a new reference, taken; NULL: out of memory) to `o`. */
+static int merge(json_t *o, json_t *more)
+{
+    int rc = more && json_object_update(o, more) == 0 ? 0 : -ENOMEM;
+    json_decref(more);
+    return rc;
+}
+
+static json_t *int_or_null(int64_t v) { return v > 0 ? json_integer(v) : json_null(); }
+
+/* What anyone with the link may know about a webinar (its page shows these). */
+static int add_public_facts(json_t *o, const lc_webinar_t *w, const lc_webinar_texts_t *t)
+{
+    const lc_webinar_settings_t *k = &w->settings;
+    json_t *presenters = json_loads(t->presenters_json, JSON_DECODE_ANY, NULL);
+    if (!json_is_array(presenters)) {
+        json_decref(presenters);
+        return -EIO; /* the schema only lets arrays in */
+    }
+    return merge(o, json_pack(
+        "{s:s,s:o,s:i,s:o,s:b,s:s,s:b,s:b,s:b}", "description", t->description, "starts_at",
+        time_or_null(k->starts_at_ms), "duration_s", (int)k->duration_s, "presenters",
+        presenters, "on_demand", k->on_demand, "access",
+        k->public_access ? "public" : "registration", "password_required", w->has_room_password,
+        "waiting_room", k->waiting_room, "replay_enabled", k->replay_enabled));
+}
+
+/* What only organisers see. Never a hash or a key. */
+static int add_settings(json_t *o, const lc_webinar_t *w)
+{
+    const lc_webinar_settings_t *k = &w->settings;
+    return merge(o, json_pack(
+        "{s:b,s:b,s:b,s:i,s:o,s:o,s:o}", "approval", k->approval, "hide_attendee_names",
+        k->hide_attendee_names, "replay_requires_registration", k->replay_requires_registration,
+        "retention_days", (int)k->retention_days, "recording_retention_days",
+        int_or_null(k->recording_retention_days), "updated_at", iso_or_null(w->updated_at_ms),
+        "created_by", int_or_null(w->created_by)));
+}
+
 json_t *lc_api_webinar_json(lc_app_t *app, const lc_webinar_t *w, const char *base,
-                            const char *live_state)
+                            const char *live_state, bool with_settings)
 {
     char path[160];
+    lc_webinar_texts_t texts;
+    if (lc_db_webinar_texts(app->db, w->id, &texts) < 0)
+        return NULL;
     json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)w->id, "slug", w->slug,
                           "title", w->title, "state", lc_webinar_state_name(w->state),
                           "created_at", iso_or_null(w->created_at_ms));
+    if (o && (add_public_facts(o, w, &texts) < 0 || (with_settings && add_settings(o, w) < 0))) {
+        json_decref(o);
+        o = NULL;
+    }
+    lc_webinar_texts_clear(&texts);
     if (!o)
         return NULL;
     snprintf(path, sizeof path, "/watch/%s", w->slug);
@@ -104,16 +183,17 @@ json_t *lc_api_webinar_json(lc_app_t *app, const lc_webinar_t *w, const char *ba
     json_object_set_new(o, "rtmp_url", json_string(app->cfg.rtmp_url));
     if (live_state)
         json_object_set_new(o, "live", json_string(live_state));
-    session_vec_t v = {0};
+    lc_session_t *items = NULL;
+    size_t n = 0;
     json_t *list = json_array();
-    int rc = lc_db_session_list(app->db, w->id, collect_session, &v);
-    for (size_t i = 0; list && rc == 0 && !v.failed && i < v.n; i++) {
-        json_t *so = session_json(app, &v.items[i], base);
+    int rc = lc_api_sessions_collect(app->db, w->id, &items, &n);
+    for (size_t i = 0; list && rc == 0 && i < n; i++) {
+        json_t *so = session_json(app, &items[i], base);
         if (!so || json_array_append_new(list, so) < 0)
-            v.failed = 1;
+            rc = -ENOMEM;
     }
-    free(v.items);
-    if (!list || rc < 0 || v.failed || json_object_set_new(o, "sessions", list) < 0) {
+    free(items);
+    if (!list || rc < 0 || json_object_set_new(o, "sessions", list) < 0) {
         json_decref(o);
         return NULL;
     }
@@ -138,7 +218,7 @@ int lc_api_webinar_get(lc_req_t *req)
     case LC_LIVE_GRACE: live = "reconnecting"; break;
     case LC_LIVE_OFFLINE: live = "offline"; break;
     }
-    json_t *body = lc_api_webinar_json(app, &w, "", live);
+    json_t *body = lc_api_webinar_json(app, &w, "", live, false);
     if (!body)
         return -ENOMEM;
     /* A stream that has just gone live has no playlist until its first segment is complete:

@@ -113,11 +113,12 @@ static void *worker_main(void *arg)
             LC_ERROR("auth", "password %s failed: %s", job->verify ? "check" : "hashing",
                      lc_strerror(rc));
         wipe_password(job);
-        finish(job, rc);
-
+        /* The slot is free before the submitter hears of the result: a submitter woken by
+         * finish() may queue its next job at once and must not find the queue still full. */
         pthread_mutex_lock(&k->mu);
         k->queued--;
         pthread_mutex_unlock(&k->mu);
+        finish(job, rc);
         lc_kdf_job_release(&job);
     }
 }

@@ -53,6 +53,81 @@ char *lc_iso8601(int64_t real_ms, char out[static 25])
     return out;
 }
 
+/* Reads exactly `n` digits at *p into *out and advances *p. */
+static bool digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return false;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    *out = v;
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int lc_parse_iso8601(const char *s, int64_t *ms)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, sec = 0, frac = 0;
+    const char *p = s;
+    if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+        !digits(&p, 2, &d) || *p++ != 'T' || !digits(&p, 2, &h) || *p++ != ':' ||
+        !digits(&p, 2, &mi))
+        return -EINVAL;
+    if (*p == ':') {
+        p++;
+        if (!digits(&p, 2, &sec))
+            return -EINVAL;
+        if (*p == '.') {
+            p++;
+            int n = 0;
+            for (; *p >= '0' && *p <= '9' && n < 9; p++, n++)
+                if (n < 3)
+                    frac = frac * 10 + (*p - '0');
+            if (n == 0 || (*p >= '0' && *p <= '9'))
+                return -EINVAL;
+            for (; n < 3; n++)
+                frac *= 10;
+        }
+    }
+    int off_min = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1, oh, om;
+        if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om) || oh > 23 || om > 59)
+            return -EINVAL;
+        off_min = sign * (oh * 60 + om);
+    } else {
+        return -EINVAL;
+    }
+    if (*p)
+        return -EINVAL;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+        d > mdays[mo - 1] + (mo == 2 && leap ? 1 : 0) || h > 23 || mi > 59 || sec > 59)
+        return -EINVAL;
+    int64_t t = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi - off_min) * 60 + sec;
+    if (t < 0)
+        return -EINVAL;
+    *ms = t * 1000 + frac;
+    return 0;
+}
+
 int lc_random_bytes(void *out, size_t len)
 {
     if (len > INT_MAX || RAND_bytes(out, (int)len) != 1)
@@ -130,6 +205,14 @@ int lc_secret_new(size_t nbytes, char *out, size_t out_size, uint8_t hash[32])
     OPENSSL_cleanse(raw, sizeof raw);
     lc_sha256(out, strlen(out), hash);
     return 0;
+}
+
+size_t lc_utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return n;
 }
 
 size_t lc_utf8_invalid_at(const void *s, size_t len)
@@ -332,5 +415,20 @@ int lc_fmt(char *out, size_t size, const char *fmt, ...)
     va_end(ap);
     if (n < 0 || (size_t)n >= size)
         return -ENAMETOOLONG;
+    return 0;
+}
+
+int lc_vec_push(void **items, size_t *n, size_t *cap, const void *item, size_t size)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        void *p = c <= SIZE_MAX / size ? realloc(*items, c * size) : NULL;
+        if (!p)
+            return -ENOMEM;
+        *items = p;
+        *cap = c;
+    }
+    memcpy((char *)*items + *n * size, item, size);
+    (*n)++;
     return 0;
 }

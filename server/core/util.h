@@ -16,6 +16,13 @@ int64_t lc_now_real_ms(void);
  * "2026-11-27T08:00:00.123Z". `out` must hold 25 bytes; returns out. */
 char *lc_iso8601(int64_t real_ms, char out[static 25]);
 
+/* Parses an ISO 8601 date and time with its offset to UTC ms: "YYYY-MM-DDTHH:MM[:SS[.fff]]"
+ * followed by "Z" or "+HH:MM" / "-HH:MM" (the offset is required: a time without one has no
+ * defined instant). Up to 9 fraction digits, cut to milliseconds. Years 1970 to 9999, real
+ * calendar days (leap years), no leap second; the instant must not be before 1970. Returns 0 and
+ * *ms, or -EINVAL. */
+int lc_parse_iso8601(const char *s, int64_t *ms);
+
 /* Cryptographically strong random bytes (OpenSSL RAND_bytes). Returns 0 or -EIO. */
 int lc_random_bytes(void *out, size_t len);
 
@@ -35,6 +42,10 @@ int lc_secret_new(size_t nbytes, char *out, size_t out_size, uint8_t hash[32]);
 /* The offset of the first byte of `s` that is not part of well-formed UTF-8 (no overlong forms,
  * no surrogates, nothing above U+10FFFF), or `len` when all of it is. */
 size_t lc_utf8_invalid_at(const void *s, size_t len);
+
+/* The number of characters (code points) in well-formed UTF-8 text: bytes that do not continue
+ * a sequence. */
+size_t lc_utf8_chars(const char *s, size_t len);
 
 /* SHA-256 of `len` bytes. */
 void lc_sha256(const void *in, size_t len, uint8_t out[32]);
@@ -57,6 +68,10 @@ int lc_write_file_atomic(const char *path, const void *data, size_t len, bool du
 
 /* Reads a whole regular file of at most `max` bytes into a malloc'ed, NUL-terminated buffer. */
 int lc_read_file(const char *path, size_t max, char **out, size_t *out_len);
+
+/* Appends the `size`-byte `item` to a growable array (*items, *n used, *cap allocated; start
+ * from NULL, 0, 0), doubling its room when full. Returns 0 or -ENOMEM (the array is kept). */
+int lc_vec_push(void **items, size_t *n, size_t *cap, const void *item, size_t size);
 
 /* snprintf that treats truncation as an error: returns 0, or -ENAMETOOLONG when it did not fit. */
 int lc_fmt(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

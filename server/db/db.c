@@ -20,6 +20,9 @@ enum {
     ST_WEBINAR_BY_KEY,
     ST_WEBINAR_LIST,
     ST_WEBINAR_SET_STATE,
+    ST_WEBINAR_UPDATE,
+    ST_WEBINAR_TEXTS,
+    ST_WEBINAR_DELETE,
     ST_SESSION_INSERT,
     ST_SESSION_END,
     ST_SESSION_GET,
@@ -32,12 +35,33 @@ enum {
     ST_COUNT
 };
 
-#define WEBINAR_COLS "id, slug, title, state, created_at, stream_key_hash"
+#define WEBINAR_COLS                                                                       \
+    "id, slug, title, state, created_at, stream_key_hash, starts_at, duration_s, on_demand, "   \
+    "access, waiting_room, approval, room_password_hash IS NOT NULL, hide_attendee_names, "     \
+    "replay_enabled, replay_requires_registration, retention_days, recording_retention_days, " \
+    "updated_at, created_by"
+/* The editable columns take parameters ?2 to ?16 in both the insert and the update
+ * (bind_row). */
+#define WEBINAR_ROW_SET                                                                        \
+    "title = ?2, description = ?3, starts_at = ?4, duration_s = ?5, presenters = ?6, "        \
+    "on_demand = ?7, access = ?8, waiting_room = ?9, approval = ?10, room_password_hash = ?11, " \
+    "hide_attendee_names = ?12, replay_enabled = ?13, replay_requires_registration = ?14, "   \
+    "retention_days = ?15, recording_retention_days = ?16"
 #define SESSION_COLS "id, webinar_id, state, started_at, ended_at, duration_ms, recovered"
 
 static const char *const sql_text[ST_COUNT] = {
-    [ST_WEBINAR_INSERT] = "INSERT INTO webinars (slug, title, stream_key_hash, created_at) "
-                          "VALUES (?1, ?2, ?3, ?4)",
+    [ST_WEBINAR_INSERT] =
+        "INSERT INTO webinars (slug, title, description, starts_at, duration_s, presenters, "
+        "on_demand, access, waiting_room, approval, room_password_hash, hide_attendee_names, "
+        "replay_enabled, replay_requires_registration, retention_days, "
+        "recording_retention_days, stream_key_hash, created_at, updated_at, created_by) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+        "?18, ?18, ?19)",
+    [ST_WEBINAR_UPDATE] = "UPDATE webinars SET " WEBINAR_ROW_SET ", updated_at = ?18 "
+                          "WHERE id = ?1 AND updated_at = ?17",
+    [ST_WEBINAR_TEXTS] = "SELECT description, presenters, room_password_hash FROM webinars "
+                         "WHERE id = ?1",
+    [ST_WEBINAR_DELETE] = "DELETE FROM webinars WHERE id = ?1 AND state != 'live'",
     [ST_WEBINAR_SET_KEY] = "UPDATE webinars SET stream_key_hash = ?2 WHERE id = ?1",
     [ST_WEBINAR_GET] = "SELECT " WEBINAR_COLS " FROM webinars WHERE id = ?1",
     [ST_WEBINAR_BY_SLUG] = "SELECT " WEBINAR_COLS " FROM webinars WHERE slug = ?1",
@@ -193,6 +217,53 @@ static void read_webinar(sqlite3_stmt *st, lc_webinar_t *w)
     copy_text(w->title, sizeof w->title, sqlite3_column_text(st, 2));
     w->state = parse_state(sqlite3_column_text(st, 3));
     w->created_at_ms = sqlite3_column_int64(st, 4);
+    lc_webinar_settings_t *k = &w->settings;
+    k->starts_at_ms = sqlite3_column_type(st, 6) == SQLITE_NULL ? LC_DB_NO_TIME
+                                                                : sqlite3_column_int64(st, 6);
+    k->duration_s = sqlite3_column_int(st, 7);
+    k->on_demand = sqlite3_column_int(st, 8) != 0;
+    const unsigned char *access = sqlite3_column_text(st, 9);
+    k->public_access = access && strcmp((const char *)access, "public") == 0;
+    k->waiting_room = sqlite3_column_int(st, 10) != 0;
+    k->approval = sqlite3_column_int(st, 11) != 0;
+    w->has_room_password = sqlite3_column_int(st, 12) != 0;
+    k->hide_attendee_names = sqlite3_column_int(st, 13) != 0;
+    k->replay_enabled = sqlite3_column_int(st, 14) != 0;
+    k->replay_requires_registration = sqlite3_column_int(st, 15) != 0;
+    k->retention_days = sqlite3_column_int(st, 16);
+    k->recording_retention_days = sqlite3_column_int(st, 17); /* NULL reads as 0: keep */
+    w->updated_at_ms = sqlite3_column_int64(st, 18);
+    w->created_by = sqlite3_column_int64(st, 19);
+}
+
+/* Binds the editable columns (parameters ?2 to ?16, see WEBINAR_ROW_SET). */
+static void bind_row(sqlite3_stmt *st, const lc_webinar_row_t *r)
+{
+    const lc_webinar_settings_t *k = &r->settings;
+    sqlite3_bind_text(st, 2, r->title, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->description ? r->description : "", -1, SQLITE_STATIC);
+    if (k->starts_at_ms == LC_DB_NO_TIME)
+        sqlite3_bind_null(st, 4);
+    else
+        sqlite3_bind_int64(st, 4, k->starts_at_ms);
+    sqlite3_bind_int(st, 5, k->duration_s);
+    sqlite3_bind_text(st, 6, r->presenters_json ? r->presenters_json : "[]", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, k->on_demand);
+    sqlite3_bind_text(st, 8, k->public_access ? "public" : "registration", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 9, k->waiting_room);
+    sqlite3_bind_int(st, 10, k->approval);
+    if (r->room_password_hash)
+        sqlite3_bind_text(st, 11, r->room_password_hash, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 11);
+    sqlite3_bind_int(st, 12, k->hide_attendee_names);
+    sqlite3_bind_int(st, 13, k->replay_enabled);
+    sqlite3_bind_int(st, 14, k->replay_requires_registration);
+    sqlite3_bind_int(st, 15, k->retention_days);
+    if (k->recording_retention_days > 0)
+        sqlite3_bind_int(st, 16, k->recording_retention_days);
+    else
+        sqlite3_bind_null(st, 16);
 }
 
 static void read_session(sqlite3_stmt *st, lc_session_t *s)
@@ -232,21 +303,120 @@ static int one_webinar(lc_db_t *db, sqlite3_stmt *st, lc_webinar_t *out, const u
     return rc;
 }
 
-int lc_db_webinar_insert(lc_db_t *db, const char *slug, const char *title,
-                         const uint8_t key_hash[32], int64_t now_ms, int64_t *id)
+int lc_db_webinar_insert(lc_db_t *db, const char *slug, const lc_webinar_row_t *row,
+                         const uint8_t key_hash[32], int64_t created_by, int64_t now_ms,
+                         int64_t *id)
 {
-    size_t tlen = strlen(title), slen = strlen(slug);
+    size_t tlen = strlen(row->title), slen = strlen(slug);
     if (tlen == 0 || tlen >= LC_DB_TITLE_MAX || slen == 0 || slen >= LC_DB_SLUG_MAX)
         return -EINVAL;
     pthread_mutex_lock(&db->c.lock);
     sqlite3_stmt *st = db->st[ST_WEBINAR_INSERT];
     sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, title, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, key_hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now_ms);
+    bind_row(st, row);
+    sqlite3_bind_blob(st, 17, key_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 18, now_ms);
+    if (created_by > 0)
+        sqlite3_bind_int64(st, 19, created_by);
+    else
+        sqlite3_bind_null(st, 19);
     int rc = step_done(db, st);
     if (rc == 0)
         *id = sqlite3_last_insert_rowid(db->c.conn);
+    pthread_mutex_unlock(&db->c.lock);
+    return rc;
+}
+
+/* Whether a webinar with this id exists (the lock is held by the caller). */
+static int webinar_exists_locked(lc_db_t *db, int64_t id)
+{
+    lc_webinar_t w;
+    sqlite3_stmt *st = db->st[ST_WEBINAR_GET];
+    sqlite3_bind_int64(st, 1, id);
+    return one_webinar(db, st, &w, NULL);
+}
+
+int lc_db_webinar_update(lc_db_t *db, int64_t id, const lc_webinar_row_t *row,
+                         int64_t expect_updated_ms, int64_t new_updated_ms)
+{
+    if (!row->title[0] || strlen(row->title) >= LC_DB_TITLE_MAX)
+        return -EINVAL;
+    pthread_mutex_lock(&db->c.lock);
+    sqlite3_stmt *st = db->st[ST_WEBINAR_UPDATE];
+    sqlite3_bind_int64(st, 1, id);
+    bind_row(st, row);
+    sqlite3_bind_int64(st, 17, expect_updated_ms);
+    sqlite3_bind_int64(st, 18, new_updated_ms);
+    int rc = step_done(db, st);
+    if (rc == 0 && sqlite3_changes(db->c.conn) == 0) {
+        rc = webinar_exists_locked(db, id);
+        if (rc == 0)
+            rc = LC_ECONFLICT; /* edited by someone else since it was read */
+    }
+    pthread_mutex_unlock(&db->c.lock);
+    return rc;
+}
+
+void lc_webinar_texts_clear(lc_webinar_texts_t *t)
+{
+    if (!t)
+        return;
+    free(t->description);
+    free(t->presenters_json);
+    free(t->room_password_hash);
+    memset(t, 0, sizeof *t);
+}
+
+static char *dup_column(sqlite3_stmt *st, int col, bool *oom)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+    if (!s)
+        return NULL;
+    char *d = strdup((const char *)s);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+int lc_db_webinar_texts(lc_db_t *db, int64_t id, lc_webinar_texts_t *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&db->c.lock);
+    sqlite3_stmt *st = db->st[ST_WEBINAR_TEXTS];
+    sqlite3_bind_int64(st, 1, id);
+    int rc = 0, r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        bool oom = false;
+        out->description = dup_column(st, 0, &oom);
+        out->presenters_json = dup_column(st, 1, &oom);
+        out->room_password_hash = dup_column(st, 2, &oom);
+        if (oom || !out->description || !out->presenters_json)
+            rc = -ENOMEM;
+    } else if (r == SQLITE_DONE) {
+        rc = LC_ENOTFOUND;
+    } else {
+        LC_ERROR("db", "webinar texts: %s", sqlite3_errmsg(db->c.conn));
+        rc = LC_EDB;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&db->c.lock);
+    if (rc < 0)
+        lc_webinar_texts_clear(out);
+    return rc;
+}
+
+int lc_db_webinar_delete(lc_db_t *db, int64_t id)
+{
+    pthread_mutex_lock(&db->c.lock);
+    sqlite3_stmt *st = db->st[ST_WEBINAR_DELETE];
+    sqlite3_bind_int64(st, 1, id);
+    int rc = step_done(db, st);
+    if (rc == 0 && sqlite3_changes(db->c.conn) == 0) {
+        rc = webinar_exists_locked(db, id);
+        if (rc == 0)
+            rc = LC_ECONFLICT; /* it exists, so it is live */
+    }
     pthread_mutex_unlock(&db->c.lock);
     return rc;
 }

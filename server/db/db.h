@@ -18,7 +18,7 @@
 typedef struct lc_db lc_db_t;
 
 #define LC_DB_SLUG_MAX 64
-#define LC_DB_TITLE_MAX 201 /* 200 characters (bytes, for now) and the NUL */
+#define LC_DB_TITLE_MAX 801 /* 200 characters of up to 4 bytes and the NUL */
 
 /* Opens (creating if needed) the database at `path`, applies pending migrations. Returns 0 and
  * *out, or a negative code (the reason was logged). */
@@ -35,13 +35,56 @@ int lc_db_migrate(sqlite3 *db, const lc_embedded_file_t *migrations);
 typedef enum { LC_WEBINAR_SCHEDULED, LC_WEBINAR_LIVE, LC_WEBINAR_ENDED } lc_webinar_state_t;
 const char *lc_webinar_state_name(lc_webinar_state_t s);
 
+/* What an organiser sets on a webinar besides its texts (migrations/0003_webinar_settings.sql
+ * has the bounds). */
+typedef struct {
+    int64_t starts_at_ms; /* UTC; LC_DB_NO_TIME for none (on-demand) */
+    int32_t duration_s;
+    bool on_demand;
+    bool public_access; /* access 'public'; else 'registration' */
+    bool waiting_room;
+    bool approval;
+    bool hide_attendee_names;
+    bool replay_enabled;
+    bool replay_requires_registration;
+    int32_t retention_days;
+    int32_t recording_retention_days; /* 0: keep the recording */
+} lc_webinar_settings_t;
+
+#define LC_DB_NO_TIME INT64_MIN
+
 typedef struct {
     int64_t id;
     char slug[LC_DB_SLUG_MAX];
     char title[LC_DB_TITLE_MAX];
     lc_webinar_state_t state;
     int64_t created_at_ms;
+    int64_t updated_at_ms;
+    int64_t created_by; /* user id, 0 when none */
+    bool has_room_password;
+    lc_webinar_settings_t settings;
 } lc_webinar_t;
+
+/* A webinar's long texts, read apart from lc_webinar_t so that rows stay small and copyable:
+ * description (up to 10,000 characters) and presenters (a JSON array of strings, as text). Both
+ * are owned by the struct; lc_webinar_texts_clear frees them (NULL-safe, idempotent). */
+typedef struct {
+    char *description;
+    char *presenters_json;
+    char *room_password_hash; /* NULL when the room has no password */
+} lc_webinar_texts_t;
+
+void lc_webinar_texts_clear(lc_webinar_texts_t *t);
+
+/* Everything written by an insert or an update (borrowed strings). room_password_hash NULL: no
+ * password. */
+typedef struct {
+    const char *title;
+    const char *description;
+    const char *presenters_json;
+    const char *room_password_hash;
+    lc_webinar_settings_t settings;
+} lc_webinar_row_t;
 
 typedef struct {
     int64_t id;
@@ -53,10 +96,25 @@ typedef struct {
     bool recovered;
 } lc_session_t;
 
-/* Inserts a webinar. Returns 0 and *id, LC_ECONFLICT when the slug or key hash exists, -EINVAL
- * for a title out of bounds, or LC_EDB. */
-int lc_db_webinar_insert(lc_db_t *db, const char *slug, const char *title,
-                         const uint8_t key_hash[32], int64_t now_ms, int64_t *id);
+/* Inserts a webinar. `created_by`: the organiser's user id, 0 for none. Returns 0 and *id,
+ * LC_ECONFLICT when the slug or key hash exists, -EINVAL for a value the schema refuses, or
+ * LC_EDB. */
+int lc_db_webinar_insert(lc_db_t *db, const char *slug, const lc_webinar_row_t *row,
+                         const uint8_t key_hash[32], int64_t created_by, int64_t now_ms,
+                         int64_t *id);
+/* Replaces every editable column of webinar `id` by `row`, provided its updated_at is still
+ * `expect_updated_ms` (what the caller read before deciding the new values: a concurrent edit
+ * in between makes this LC_ECONFLICT instead of being overwritten); updated_at becomes
+ * `new_updated_ms`. One statement: all or nothing. 0, LC_ENOTFOUND, LC_ECONFLICT, -EINVAL (the
+ * schema refused a value) or LC_EDB. */
+int lc_db_webinar_update(lc_db_t *db, int64_t id, const lc_webinar_row_t *row,
+                         int64_t expect_updated_ms, int64_t new_updated_ms);
+/* The long texts of webinar `id` into *out (free with lc_webinar_texts_clear). 0,
+ * LC_ENOTFOUND, -ENOMEM or LC_EDB. */
+int lc_db_webinar_texts(lc_db_t *db, int64_t id, lc_webinar_texts_t *out);
+/* Deletes a webinar and (cascade) its sessions, unless it is live (LC_ECONFLICT). 0,
+ * LC_ENOTFOUND or LC_EDB. Files on disk are the caller's business. */
+int lc_db_webinar_delete(lc_db_t *db, int64_t id);
 /* Replaces a webinar's stream key hash (key rotation). */
 int lc_db_webinar_set_key_hash(lc_db_t *db, int64_t id, const uint8_t key_hash[32]);
 /* Lookups: 0 and *out, LC_ENOTFOUND, or LC_EDB. */

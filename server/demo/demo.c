@@ -15,6 +15,7 @@
 #include <libavutil/channel_layout.h>
 #include <libavutil/opt.h>
 
+#include "api/webinar_input.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -298,7 +299,13 @@ int lc_demo_start(lc_app_t *app, lc_demo_t **out)
         id = w.id;
         rc = lc_app_rotate_key(app->db, id, key);
     } else if (rc == LC_ENOTFOUND) {
-        rc = lc_app_create_webinar(app->db, "lectern demo", LC_DEMO_SLUG, &id, key);
+        /* The defaults, open to anyone with the link: a demo has no audience to register. */
+        lc_webinar_input_t in;
+        lc_webinar_input_defaults(&in);
+        lc_webinar_row_t row = lc_webinar_input_row(&in, NULL);
+        row.title = "lectern demo";
+        row.settings.public_access = true;
+        rc = lc_app_create_webinar(app->db, &row, LC_DEMO_SLUG, 0, &id, key);
     }
     if (rc < 0) {
         LC_ERROR("demo", "cannot prepare the demo webinar: %s", lc_strerror(rc));

@@ -35,11 +35,10 @@ static void copy_utf8(char *out, size_t size, const char *s, size_t n)
     out[n] = 0;
 }
 
-static int refuse(lc_body_error_t *err, unsigned status, const char *code, const char *field,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define refuse lc_body_error_set
 
-static int refuse(lc_body_error_t *err, unsigned status, const char *code, const char *field,
-                  const char *fmt, ...)
+int lc_body_error_set(lc_body_error_t *err, unsigned status, const char *code, const char *field,
+                      const char *fmt, ...)
 {
     err->status = status;
     err->code = code;
@@ -143,6 +142,24 @@ static int refuse_json(const char *body, size_t len, const json_error_t *je, lc_
                   je->column);
 }
 
+static const char *const type_names[] = {
+    [LC_JSON_STRING] = "a string",
+    [LC_JSON_BOOL] = "true or false",
+    [LC_JSON_INT] = "an integer",
+    [LC_JSON_ARRAY] = "an array",
+};
+
+static bool type_ok(lc_json_type_t type, const json_t *v)
+{
+    switch (type) {
+    case LC_JSON_STRING: return json_is_string(v);
+    case LC_JSON_BOOL: return json_is_boolean(v);
+    case LC_JSON_INT: return json_is_integer(v);
+    case LC_JSON_ARRAY: return json_is_array(v);
+    }
+    return false;
+}
+
 int lc_json_body_parse(const char *body, size_t len, const lc_json_field_t *fields, json_t **out,
                        lc_body_error_t *err)
 {
@@ -171,9 +188,12 @@ int lc_json_body_parse(const char *body, size_t len, const lc_json_field_t *fiel
         int rc = 0;
         if (!f->name)
             rc = refuse(err, 422, "unknown_field", key, "unknown field \"%s\"", key);
-        else if (!json_is_string(value))
-            rc = refuse(err, 422, "invalid_field", key, "%s: must be a string", key);
-        else if (json_string_length(value) > f->max_bytes)
+        else if (json_is_null(value) && (f->flags & LC_JSON_NULLABLE))
+            rc = 0;
+        else if (!type_ok(f->type, value))
+            rc = refuse(err, 422, "invalid_field", key, "%s: must be %s%s", key,
+                        type_names[f->type], (f->flags & LC_JSON_NULLABLE) ? " or null" : "");
+        else if (f->type == LC_JSON_STRING && json_string_length(value) > f->max_bytes)
             rc = refuse(err, 422, "invalid_field", key, "%s: longer than %zu bytes", key,
                         f->max_bytes);
         if (rc < 0) {
@@ -182,7 +202,7 @@ int lc_json_body_parse(const char *body, size_t len, const lc_json_field_t *fiel
         }
     }
     for (const lc_json_field_t *f = fields; f->name; f++) {
-        if (!json_object_get(j, f->name)) {
+        if (!(f->flags & LC_JSON_OPTIONAL) && !json_object_get(j, f->name)) {
             json_decref(j);
             return refuse(err, 422, "missing_field", f->name, "%s: required", f->name);
         }

@@ -12,10 +12,23 @@
 
 #define LC_HTTP_BODY_MAX (64 * 1024)
 
-/* One member a resource accepts. For now every member is a required string. */
+/* The JSON type a member must have. Strict: 1 is not true, "5" and 5.0 are not integers. */
+typedef enum {
+    LC_JSON_STRING = 0,
+    LC_JSON_BOOL,
+    LC_JSON_INT,
+    LC_JSON_ARRAY, /* its elements are the resource's to check */
+} lc_json_type_t;
+
+#define LC_JSON_OPTIONAL 1u /* may be left out (else missing_field) */
+#define LC_JSON_NULLABLE 2u /* may be null */
+
+/* One member a resource accepts: by default a required string of at most max_bytes. */
 typedef struct {
     const char *name;
-    size_t max_bytes;
+    size_t max_bytes; /* strings only */
+    lc_json_type_t type;
+    unsigned flags;
 } lc_json_field_t;
 
 /* Why a body was refused: the HTTP status (400, 413, 415, 422), a stable code, the field (""
@@ -26,6 +39,11 @@ typedef struct {
     char field[72];
     char message[256];
 } lc_body_error_t;
+
+/* Fills *err (the message from printf-style `fmt`, cut to valid UTF-8) and returns -EINVAL: for
+ * the rules a resource checks itself after lc_json_body_parse. `field` may be NULL. */
+int lc_body_error_set(lc_body_error_t *err, unsigned status, const char *code, const char *field,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* True for "application/json", with optional parameters (charset=utf-8), any letter case. */
 bool lc_content_type_is_json(const char *content_type);

@@ -23,5 +23,12 @@ const lc_route_t lc_routes[] = {
     {"POST", "/api/setup", lc_api_setup, LC_ROUTE_PUBLIC},
     {"POST", "/api/logout", lc_api_logout, LC_ROUTE_ORGANISER},
     {"GET", "/api/me", lc_api_me, LC_ROUTE_ORGANISER},
+    {"GET", "/api/admin/webinars", lc_api_admin_webinar_list, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/webinars", lc_api_admin_webinar_create, LC_ROUTE_ORGANISER},
+    {"GET", "/api/admin/webinars/*", lc_api_admin_webinar_get, LC_ROUTE_ORGANISER},
+    {"PATCH", "/api/admin/webinars/*", lc_api_admin_webinar_update, LC_ROUTE_ORGANISER},
+    {"DELETE", "/api/admin/webinars/*", lc_api_admin_webinar_delete, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/webinars/*/stream-key", lc_api_admin_webinar_rotate_key,
+     LC_ROUTE_ORGANISER},
     {NULL, NULL, NULL, LC_ROUTE_PUBLIC},
 };

@@ -1,16 +1,47 @@
 /* libFuzzer: a request body through the JSON body rules, and the same bytes as a Cookie and an
  * Origin header. Whatever comes in, a refusal has a status, a code and valid UTF-8 text, and an
- * accepted body holds exactly the declared strings within their sizes. */
+ * accepted body holds exactly the declared strings within their sizes; as a webinar body, the
+ * webinar rules hold. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/webinar_input.h"
 #include "core/util.h"
 #include "http/body.h"
 #include "http/cookie.h"
 
-static const lc_json_field_t fields[] = {{"email", 254}, {"password", 1024}, {"token", 128},
-                                         {NULL, 0}};
+static const lc_json_field_t fields[] = {
+    {"email", 254, LC_JSON_STRING, 0},
+    {"password", 1024, LC_JSON_STRING, 0},
+    {"token", 128, LC_JSON_STRING, 0},
+    {NULL, 0, LC_JSON_STRING, 0},
+};
+
+/* The same bytes as a webinar body: accepted members go through the webinar rules, and a
+ * refusal there names a declared member. */
+static void webinar_body(const char *body, size_t size)
+{
+    json_t *j = NULL;
+    lc_body_error_t err;
+    if (lc_json_body_parse(body, size, lc_webinar_fields, &j, &err) < 0)
+        return;
+    lc_webinar_input_t in;
+    lc_webinar_input_defaults(&in);
+    int rc = lc_webinar_input_apply(&in, j, &err);
+    if (rc == -EINVAL) {
+        const lc_json_field_t *f = lc_webinar_fields;
+        while (f->name && strcmp(f->name, err.field) != 0)
+            f++;
+        if (!f->name || err.status != 422)
+            abort();
+    } else if (rc == 0 && (in.settings.duration_s < 60 || in.settings.duration_s > 86400 ||
+                           (in.settings.on_demand && in.settings.starts_at_ms != LC_DB_NO_TIME)))
+        abort();
+    lc_webinar_input_clear(&in);
+    json_decref(j);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -32,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             lc_utf8_invalid_at(err.message, strlen(err.message)) != strlen(err.message))
             abort();
     }
+    webinar_body(body, size);
     char name[32];
     int where = lc_json_member_at(body, size, size / 2, name, sizeof name);
     if (where < 0 || where > 2 || strlen(name) >= sizeof name)

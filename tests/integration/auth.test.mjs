@@ -6,21 +6,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
   test, startServer, stopAndCheck, runLectern, lecternJSON, httpRequest, rememberSecret, sleep,
+  api, assertError,
 } from '../lib/harness.mjs';
 
 const SETUP_LINK = /^\s+(http:\/\/\S+)\/setup\/([A-Za-z0-9_-]{43})$/m;
 const PASSWORD = rememberSecret('correct horse battery staple');
-
-/* A JSON API call. `session` ({cookie, csrf}) adds the cookie and, unless csrf is false, the
- * X-CSRF-Token header. */
-function api(server, method, path, { body, session, csrf = true, headers = {} } = {}) {
-  const h = { ...headers };
-  if (session) {
-    h.Cookie = `lectern_session=${session.cookie}`;
-    if (csrf) h['X-CSRF-Token'] = session.csrf;
-  }
-  return httpRequest(server.url(path), { method, headers: h, body });
-}
 
 /* The session cookie a 200/201 login or setup answer set, checked for its flags. */
 function sessionOf(res, { secure = false } = {}) {
@@ -38,14 +28,6 @@ function sessionOf(res, { secure = false } = {}) {
   assert.match(res.json.csrf_token, /^[A-Za-z0-9_-]{43}$/);
   assert.notEqual(res.json.csrf_token, value);
   return { cookie: rememberSecret(value), csrf: rememberSecret(res.json.csrf_token) };
-}
-
-function assertError(res, status, code, field) {
-  assert.equal(res.status, status, `HTTP ${res.status} ${res.body.toString().slice(0, 300)}`);
-  assert.equal(res.json?.error?.code, code, JSON.stringify(res.json));
-  assert.equal(typeof res.json.error.message, 'string');
-  if (field !== undefined) assert.equal(res.json.error.field, field, JSON.stringify(res.json));
-  assert.equal(res.headers['cache-control'], 'no-store');
 }
 
 async function login(server, email, password = PASSWORD, opts = {}) {

@@ -8,6 +8,7 @@
 // a suite) is killed by a module-level `after` hook; temporary directories go at the end; an exit
 // or signal handler kills whatever is left if the runner itself dies.
 import { spawn, execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { once } from 'node:events';
@@ -217,6 +218,40 @@ export function httpRequest(url, { method = 'GET', headers = {}, body, timeoutMs
     if (data !== undefined) req.write(data);
     req.end();
   });
+}
+
+/* A JSON API call. `session` ({cookie, csrf}) adds the cookie and, unless csrf is false, the
+ * X-CSRF-Token header. */
+export function api(server, method, path, { body, session, csrf = true, headers = {} } = {}) {
+  const h = { ...headers };
+  if (session) {
+    h.Cookie = `lectern_session=${session.cookie}`;
+    if (csrf) h['X-CSRF-Token'] = session.csrf;
+  }
+  return httpRequest(server.url(path), { method, headers: h, body });
+}
+
+/* An API error answer: status, stable code, a message, the field when given, never cached. */
+export function assertError(res, status, code, field) {
+  assert.equal(res.status, status, `HTTP ${res.status} ${res.body.toString().slice(0, 300)}`);
+  assert.equal(res.json?.error?.code, code, JSON.stringify(res.json));
+  assert.equal(typeof res.json.error.message, 'string');
+  if (field !== undefined) assert.equal(res.json.error.field, field, JSON.stringify(res.json));
+  assert.equal(res.headers['cache-control'], 'no-store');
+}
+
+/* A logged-in organiser: `lectern user add` beside the running server, then POST /api/login.
+ * Returns { id, cookie, csrf } (the secrets are remembered for assertCleanLog). */
+export async function loginOrganiser(server, email = 'organiser@example.com') {
+  const password = rememberSecret(`pw-${crypto.randomBytes(12).toString('base64url')}`);
+  const add = await runLectern(['user', 'add', email, '--data-dir', server.dataDir],
+    { input: `${password}\n`, timeoutMs: 30000 });
+  assert.equal(add.code, 0, `lectern user add: ${add.stderr}`);
+  const res = await api(server, 'POST', '/api/login', { body: { email, password } });
+  assert.equal(res.status, 200, `login: ${res.body}`);
+  const cookie = /^lectern_session=([^;]+)/.exec(res.headers['set-cookie'][0])[1];
+  return { id: res.json.user.id, cookie: rememberSecret(cookie),
+    csrf: rememberSecret(res.json.csrf_token) };
 }
 
 /* GET that must answer 200; returns the body as text. */

@@ -39,6 +39,20 @@ static int table_exists(sqlite3 *db, const char *name)
 
 #define SQL(s) (const unsigned char *)(s), sizeof(s) - 1
 
+/* Inserts a webinar with the default settings. */
+static int ins(lc_db_t *db, const char *slug, const char *title, const uint8_t hash[32],
+               int64_t now, int64_t *id)
+{
+    lc_webinar_row_t row = {.title = title,
+                            .settings = {.starts_at_ms = LC_DB_NO_TIME,
+                                         .duration_s = 3600,
+                                         .hide_attendee_names = true,
+                                         .replay_enabled = true,
+                                         .replay_requires_registration = true,
+                                         .retention_days = 90}};
+    return lc_db_webinar_insert(db, slug, &row, hash, 0, now, id);
+}
+
 static void test_migrations_apply_in_order_and_once(void **state)
 {
     (void)state;
@@ -129,17 +143,17 @@ static void test_webinars_and_sessions(void **state)
     memset(h1, 1, 32);
     memset(h2, 2, 32);
     int64_t id1, id2;
-    assert_int_equal(lc_db_webinar_insert(db, "one-aaaaaa", "One", h1, 1000, &id1), 0);
-    assert_int_equal(lc_db_webinar_insert(db, "one-aaaaaa", "Dup slug", h2, 1000, &id2),
+    assert_int_equal(ins(db, "one-aaaaaa", "One", h1, 1000, &id1), 0);
+    assert_int_equal(ins(db, "one-aaaaaa", "Dup slug", h2, 1000, &id2),
                      LC_ECONFLICT);
-    assert_int_equal(lc_db_webinar_insert(db, "two-bbbbbb", "Dup key", h1, 1000, &id2),
+    assert_int_equal(ins(db, "two-bbbbbb", "Dup key", h1, 1000, &id2),
                      LC_ECONFLICT);
-    assert_int_equal(lc_db_webinar_insert(db, "two-bbbbbb", "", h2, 1000, &id2), -EINVAL);
+    assert_int_equal(ins(db, "two-bbbbbb", "", h2, 1000, &id2), -EINVAL);
     char longtitle[300];
     memset(longtitle, 'x', sizeof longtitle - 1);
     longtitle[299] = 0;
-    assert_int_equal(lc_db_webinar_insert(db, "two-bbbbbb", longtitle, h2, 1000, &id2), -EINVAL);
-    assert_int_equal(lc_db_webinar_insert(db, "two-bbbbbb", "Two", h2, 2000, &id2), 0);
+    assert_int_equal(ins(db, "two-bbbbbb", longtitle, h2, 1000, &id2), -EINVAL);
+    assert_int_equal(ins(db, "two-bbbbbb", "Two", h2, 2000, &id2), 0);
 
     lc_webinar_t w;
     assert_int_equal(lc_db_webinar_by_key_hash(db, h2, &w), 0);
@@ -194,7 +208,7 @@ static void test_live_sessions_listed_for_recovery(void **state)
     uint8_t h[32];
     memset(h, 9, 32);
     int64_t wid, s1, s2;
-    assert_int_equal(lc_db_webinar_insert(db, "x-cccccc", "X", h, 1, &wid), 0);
+    assert_int_equal(ins(db, "x-cccccc", "X", h, 1, &wid), 0);
     assert_int_equal(lc_db_session_begin(db, wid, 10, &s1), 0);
     assert_int_equal(lc_db_session_begin(db, wid, 20, &s2), 0);
     assert_int_equal(lc_db_session_end(db, s1, 30, 20, false), 0);
@@ -210,6 +224,116 @@ static void test_live_sessions_listed_for_recovery(void **state)
     lc_db_close(&db);
 }
 
+/* A webinar made before 0003 gets every setting's default, and its updated_at. */
+static void test_existing_webinars_migrate_with_defaults(void **state)
+{
+    (void)state;
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(temp_db_path, &raw), SQLITE_OK);
+    lc_embedded_file_t first_two[3] = {lc_embedded_migrations[0], lc_embedded_migrations[1],
+                                       {NULL, NULL, 0}};
+    assert_string_equal(lc_embedded_migrations[2].name, "0003_webinar_settings.sql");
+    assert_int_equal(lc_db_migrate(raw, first_two), 0);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "INSERT INTO webinars (slug, title, stream_key_hash, created_at)"
+                                  " VALUES ('old-aaaaaa', 'Old', zeroblob(32), 1234)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    lc_db_t *db = NULL;
+    assert_int_equal(lc_db_open(temp_db_path, &db), 0);
+    lc_webinar_t w;
+    assert_int_equal(lc_db_webinar_by_slug(db, "old-aaaaaa", &w), 0);
+    assert_int_equal(w.settings.starts_at_ms, LC_DB_NO_TIME);
+    assert_int_equal(w.settings.duration_s, 3600);
+    assert_false(w.settings.on_demand);
+    assert_false(w.settings.public_access);
+    assert_false(w.settings.waiting_room);
+    assert_false(w.settings.approval);
+    assert_false(w.has_room_password);
+    assert_true(w.settings.hide_attendee_names);
+    assert_true(w.settings.replay_enabled);
+    assert_true(w.settings.replay_requires_registration);
+    assert_int_equal(w.settings.retention_days, 90);
+    assert_int_equal(w.settings.recording_retention_days, 0);
+    assert_int_equal(w.updated_at_ms, 1234);
+    assert_int_equal(w.created_by, 0);
+    lc_webinar_texts_t t;
+    assert_int_equal(lc_db_webinar_texts(db, w.id, &t), 0);
+    assert_string_equal(t.description, "");
+    assert_string_equal(t.presenters_json, "[]");
+    assert_null(t.room_password_hash);
+    lc_webinar_texts_clear(&t);
+    lc_webinar_texts_clear(&t); /* idempotent */
+    lc_db_close(&db);
+}
+
+/* Updates write the whole row or nothing, and lose nobody's edit; a live webinar stays. */
+static void test_webinar_update_and_delete(void **state)
+{
+    (void)state;
+    lc_db_t *db = NULL;
+    assert_int_equal(lc_db_open(temp_db_path, &db), 0);
+    uint8_t h[32];
+    memset(h, 7, 32);
+    int64_t id, sid;
+    assert_int_equal(ins(db, "u-aaaaaa", "U", h, 100, &id), 0);
+    lc_webinar_row_t row = {.title = "Renamed <b>",
+                            .description = "'; DROP TABLE webinars; --",
+                            .presenters_json = "[\"Ada\",\"Grace\"]",
+                            .room_password_hash = "scrypt$16384$8$1$c2FsdHNhbHQ$aGFzaGhhc2g",
+                            .settings = {.starts_at_ms = 1800000000000,
+                                         .duration_s = 60,
+                                         .public_access = true,
+                                         .waiting_room = true,
+                                         .approval = true,
+                                         .replay_enabled = false,
+                                         .retention_days = 3650,
+                                         .recording_retention_days = 1}};
+    /* Someone else changed it since updated_at 99 was read: nothing is written. */
+    assert_int_equal(lc_db_webinar_update(db, id, &row, 99, 200), LC_ECONFLICT);
+    assert_int_equal(lc_db_webinar_update(db, 999, &row, 100, 200), LC_ENOTFOUND);
+    lc_webinar_t w;
+    assert_int_equal(lc_db_webinar_get(db, id, &w), 0);
+    assert_string_equal(w.title, "U");
+    assert_int_equal(lc_db_webinar_update(db, id, &row, 100, 200), 0);
+    assert_int_equal(lc_db_webinar_get(db, id, &w), 0);
+    assert_string_equal(w.title, "Renamed <b>");
+    assert_int_equal(w.settings.starts_at_ms, 1800000000000);
+    assert_int_equal(w.settings.duration_s, 60);
+    assert_true(w.settings.public_access && w.settings.waiting_room && w.settings.approval);
+    assert_false(w.settings.replay_enabled);
+    assert_true(w.has_room_password);
+    assert_int_equal(w.settings.retention_days, 3650);
+    assert_int_equal(w.settings.recording_retention_days, 1);
+    assert_int_equal(w.updated_at_ms, 200);
+    lc_webinar_texts_t t;
+    assert_int_equal(lc_db_webinar_texts(db, id, &t), 0);
+    assert_string_equal(t.description, "'; DROP TABLE webinars; --");
+    assert_string_equal(t.presenters_json, "[\"Ada\",\"Grace\"]");
+    lc_webinar_texts_clear(&t);
+    /* The schema's own bounds hold even if the API's were bypassed. */
+    row.settings.on_demand = true; /* with a start time */
+    assert_int_equal(lc_db_webinar_update(db, id, &row, 200, 300), -EINVAL);
+    row.settings.on_demand = false;
+    row.settings.duration_s = 59;
+    assert_int_equal(lc_db_webinar_update(db, id, &row, 200, 300), -EINVAL);
+    row.settings.duration_s = 60;
+    row.presenters_json = "{}";
+    assert_int_equal(lc_db_webinar_update(db, id, &row, 200, 300), -EINVAL);
+    assert_int_equal(lc_db_webinar_get(db, id, &w), 0);
+    assert_int_equal(w.updated_at_ms, 200);
+
+    assert_int_equal(lc_db_session_begin(db, id, 1000, &sid), 0);
+    assert_int_equal(lc_db_webinar_delete(db, id), LC_ECONFLICT);
+    assert_int_equal(lc_db_session_end(db, sid, 2000, 1000, false), 0);
+    assert_int_equal(lc_db_webinar_delete(db, id), 0);
+    assert_int_equal(lc_db_webinar_get(db, id, &w), LC_ENOTFOUND);
+    assert_int_equal(lc_db_session_get(db, sid, &(lc_session_t){0}), LC_ENOTFOUND);
+    assert_int_equal(lc_db_webinar_delete(db, id), LC_ENOTFOUND);
+    lc_db_close(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +343,8 @@ int main(void)
         TEMP_DB_TEST(test_open_sets_wal_fk_and_schema),
         TEMP_DB_TEST(test_webinars_and_sessions),
         TEMP_DB_TEST(test_live_sessions_listed_for_recovery),
+        TEMP_DB_TEST(test_existing_webinars_migrate_with_defaults),
+        TEMP_DB_TEST(test_webinar_update_and_delete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,11 @@
 #include "http/body.h"
 #include "http/cookie.h"
 
-static const lc_json_field_t fields[] = {{"email", 20}, {"password", 30}, {NULL, 0}};
+static const lc_json_field_t fields[] = {
+    {"email", 20, LC_JSON_STRING, 0},
+    {"password", 30, LC_JSON_STRING, 0},
+    {NULL, 0, LC_JSON_STRING, 0},
+};
 
 /* Parses `body` and expects a refusal with this status, code and field. */
 static void refused(const char *body, size_t len, unsigned status, const char *code,
