@@ -2,19 +2,15 @@
 #include "core/buf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 struct lc_buf {
     atomic_size_t refs;
     size_t len;
-    int fd; /* sealed memfd with the same bytes, or -1 */
     uint8_t data[];
 };
 
@@ -27,7 +23,6 @@ lc_buf_t *lc_buf_new(size_t len)
         return NULL;
     atomic_init(&b->refs, 1);
     b->len = len;
-    b->fd = -1;
     b->data[len] = 0; /* handy when the contents are text */
     return b;
 }
@@ -49,11 +44,8 @@ lc_buf_t *lc_buf_ref(lc_buf_t *b)
 
 void lc_buf_unref(lc_buf_t *b)
 {
-    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
-        if (b->fd >= 0)
-            close(b->fd);
+    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
         free(b);
-    }
 }
 
 void lc_buf_release(lc_buf_t **pb)
@@ -63,37 +55,6 @@ void lc_buf_release(lc_buf_t **pb)
         *pb = NULL;
     }
 }
-
-int lc_buf_share_fd(lc_buf_t *b)
-{
-    if (b->fd >= 0)
-        return 0;
-    int fd = memfd_create("lectern-media", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return -errno;
-    size_t done = 0;
-    while (done < b->len) {
-        ssize_t n = write(fd, b->data + done, b->len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int err = n < 0 ? -errno : -EIO;
-            close(fd);
-            return err;
-        }
-        done += (size_t)n;
-    }
-    /* Sealed: nobody can change or resize the bytes a response is sending. */
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    b->fd = fd;
-    return 0;
-}
-
-int lc_buf_fd(const lc_buf_t *b) { return b->fd; }
 
 uint8_t *lc_buf_data(lc_buf_t *b) { return b->data; }
 const uint8_t *lc_buf_cdata(const lc_buf_t *b) { return b->data; }

@@ -22,14 +22,6 @@ void lc_buf_unref(lc_buf_t *b);
 /* Drops the reference in *pb and sets *pb to NULL. */
 void lc_buf_release(lc_buf_t **pb);
 
-/* Gives the buffer a sealed memfd copy of its contents, so that HTTP can send it with sendfile
- * (no copy through user space per viewer, as for a file). For media that many viewers fetch;
- * the creator calls it once, after filling the buffer and before sharing it. Returns 0, or a
- * negative errno (the buffer is still fine without it). */
-int lc_buf_share_fd(lc_buf_t *b);
-/* The sealed memfd of lc_buf_share_fd, or -1. Borrowed: dup it to keep it. */
-int lc_buf_fd(const lc_buf_t *b);
-
 uint8_t *lc_buf_data(lc_buf_t *b);
 const uint8_t *lc_buf_cdata(const lc_buf_t *b);
 size_t lc_buf_len(const lc_buf_t *b);

@@ -26,8 +26,6 @@
 #include "http/cookie.h"
 
 #define MAX_PARAMS 4
-/* From this size on, a buffer with a memfd is sent with sendfile rather than copied. */
-#define SENDFILE_MIN (16 * 1024)
 #define MAX_PATH 1024
 /* A body up to this size is read to its end and then refused (413), so that the client reads a
  * clean answer; beyond it the connection is closed. */
@@ -49,10 +47,6 @@ struct lc_http {
     bool stopping;
     pthread_t timer;
     bool timer_started;
-    /* Descriptors: open connections and sendfile bodies (each holds a duplicate of a memfd)
-     * together stay within fd_budget, so the reserve for the rest of the server holds. */
-    atomic_long connections, fd_bodies;
-    long fd_budget;
 };
 
 struct lc_req {
@@ -73,7 +67,6 @@ struct lc_req {
     bool in_wait_list;
     void (*done)(void *opaque);
     void *done_opaque;
-    bool fd_body; /* its reply holds a memfd duplicate (counted in http->fd_bodies) */
     /* The body of a state-changing request, kept up to LC_HTTP_BODY_MAX bytes. */
     char *body;
     size_t body_len, body_seen;
@@ -382,24 +375,6 @@ static void set_content_range(struct MHD_Response *r, size_t first, size_t last,
 
 static void unref_cb(void *cls) { lc_buf_unref(cls); }
 
-/* A duplicate of `fd` for a sendfile body, if the descriptor budget has room: -1 otherwise (the
- * caller sends from memory). Counted until the request is over. */
-static int take_fd_body(lc_req_t *req, int fd)
-{
-    lc_http_t *h = req->http;
-    if (req->fd_body)
-        return -1;
-    long bodies = atomic_fetch_add(&h->fd_bodies, 1) + 1;
-    int dup = bodies + atomic_load(&h->connections) <= h->fd_budget
-                  ? fcntl(fd, F_DUPFD_CLOEXEC, 0)
-                  : -1;
-    if (dup < 0)
-        atomic_fetch_sub(&h->fd_bodies, 1);
-    else
-        req->fd_body = true;
-    return dup;
-}
-
 int lc_reply_buf(lc_req_t *req, unsigned status, const char *content_type, lc_buf_t *buf,
                  const char *cache)
 {
@@ -412,24 +387,13 @@ int lc_reply_buf(lc_req_t *req, unsigned status, const char *content_type, lc_bu
         return reply_unsatisfiable(req, size);
     }
     size_t len = range > 0 ? last - first + 1 : size;
-    struct MHD_Response *r = NULL;
-    /* Media with a sealed memfd goes out with sendfile: no copy through user space per viewer
-     * (libmicrohttpd owns the duplicate and closes it). Small bodies are cheaper to copy. */
-    int fd = len >= SENDFILE_MIN && lc_buf_fd(buf) >= 0 ? take_fd_body(req, lc_buf_fd(buf)) : -1;
-    if (fd >= 0) {
-        r = MHD_create_response_from_fd_at_offset64(len, fd, range > 0 ? (uint64_t)first : 0);
-        if (!r)
-            close(fd);
+    /* The response points into the shared buffer and drops our reference when it is done. */
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+        len, lc_buf_data(buf) + (range > 0 ? first : 0), unref_cb, buf);
+    if (!r) {
         lc_buf_unref(buf);
-    } else {
-        /* The response points into the shared buffer and drops our reference when done. */
-        r = MHD_create_response_from_buffer_with_free_callback_cls(
-            len, lc_buf_data(buf) + (range > 0 ? first : 0), unref_cb, buf);
-        if (!r)
-            lc_buf_unref(buf);
-    }
-    if (!r)
         return -ENOMEM;
+    }
     add_common_headers(r, content_type, cache);
     add_media_headers(r);
     if (range > 0) {
@@ -802,26 +766,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    lc_http_t *h = cls;
-    lc_req_t *req = *req_cls;
+    (void)cls;
     (void)conn;
     (void)toe;
-    if (req && req->fd_body)
-        atomic_fetch_sub(&h->fd_bodies, 1);
-    free_req(req);
+    free_req(*req_cls);
     *req_cls = NULL;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
-                          enum MHD_ConnectionNotificationCode toe)
-{
-    lc_http_t *h = cls;
-    (void)conn;
-    (void)socket_ctx;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-        atomic_fetch_add(&h->connections, 1);
-    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
-        atomic_fetch_sub(&h->connections, 1);
 }
 
 /* libmicrohttpd reports every client that goes away mid-request; that is normal traffic, not
@@ -864,9 +813,6 @@ lc_http_t *lc_http_start(lc_app_t *app, int *err)
         return NULL;
     }
     h->app = app;
-    h->fd_budget = (long)connection_budget();
-    atomic_init(&h->connections, 0);
-    atomic_init(&h->fd_bodies, 0);
     pthread_mutex_init(&h->wait_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -885,14 +831,13 @@ lc_http_t *lc_http_start(lc_app_t *app, int *err)
     h->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->fd_budget,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, connection_budget(),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         /* Per-connection memory for the request line, headers and response headers: our requests
          * are small (a path, a short query, a browser's headers), and thousands of viewers each
          * hold one; libmicrohttpd's default is 32 KiB. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (!h->daemon) {
         LC_ERROR("http", "cannot listen on %s (in use, or not an address of this machine?)",

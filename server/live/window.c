@@ -463,9 +463,6 @@ int lc_window_add_part(lc_window_t *w, const lc_part_meta_t *part, lc_buf_t *byt
         s->part_buf = bufs;
         s->part_cap = cap;
     }
-    /* Before anyone can see it: viewers get it by sendfile from a sealed memfd. Without one (no
-     * memfd, out of descriptors) it is served from memory, just as well. */
-    lc_buf_share_fd(bytes);
     s->part_meta[s->part_count] = *part;
     s->part_buf[s->part_count] = lc_buf_ref(bytes);
     s->part_count++;
@@ -493,7 +490,6 @@ static lc_buf_t *concat_parts(const wseg_t *s)
         memcpy(p, lc_buf_cdata(s->part_buf[i]), lc_buf_len(s->part_buf[i]));
         p += lc_buf_len(s->part_buf[i]);
     }
-    lc_buf_share_fd(b); /* as for parts */
     return b;
 }
 

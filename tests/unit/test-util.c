@@ -1,12 +1,10 @@
 /* Core helpers: strict number parsing, base64url, timestamps, listen addresses, buffers. */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <cmocka.h>
@@ -128,43 +126,13 @@ static void test_bytes_and_buf(void **state)
     lc_buf_unref(NULL);
 }
 
-/* A buffer's sealed memfd holds the same bytes, cannot be written, resized or unsealed, and
- * outlives the buffer only through duplicates (what an HTTP response holds). */
-static void test_buf_fd(void **state)
-{
-    (void)state;
-    lc_buf_t *b = lc_buf_new(100000);
-    assert_non_null(b);
-    for (size_t i = 0; i < lc_buf_len(b); i++)
-        lc_buf_data(b)[i] = (uint8_t)(i * 7);
-    assert_int_equal(lc_buf_fd(b), -1);
-    assert_int_equal(lc_buf_share_fd(b), 0);
-    int fd = lc_buf_fd(b);
-    assert_true(fd >= 0);
-    assert_int_equal(lc_buf_share_fd(b), 0); /* once is enough */
-    assert_int_equal(lc_buf_fd(b), fd);
-    static uint8_t back[100001];
-    assert_int_equal(pread(fd, back, sizeof back, 0), 100000);
-    assert_memory_equal(back, lc_buf_cdata(b), 100000);
-    assert_int_equal(pwrite(fd, "x", 1, 0), -1);
-    assert_int_equal(ftruncate(fd, 10), -1);
-    assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), -1);
-    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    assert_true(dup >= 0);
-    lc_buf_unref(b); /* closes its own descriptor ... */
-    assert_int_equal(fcntl(fd == dup ? -1 : fd, F_GETFD), -1);
-    assert_int_equal(pread(dup, back, 7, 99993), 7); /* ... the duplicate still reads */
-    assert_int_equal(back[6], (uint8_t)(99999 * 7));
-    close(dup);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_int64), cmocka_unit_test(test_parse_double),
         cmocka_unit_test(test_base64url),   cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_secrets),     cmocka_unit_test(test_listen_addr),
-        cmocka_unit_test(test_bytes_and_buf), cmocka_unit_test(test_buf_fd),
+        cmocka_unit_test(test_bytes_and_buf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
