@@ -3,7 +3,7 @@
 // it is from /api/me), logs out and in again with the login form. The console must stay clean
 // (the page obeys the Content-Security-Policy) and the setup token must leave the address bar.
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '../lib/browser.mjs';
 import { test, startServer, stopAndCheck, rememberSecret, waitFor } from '../lib/harness.mjs';
 
 test('setup link, then logout and login, in the browser', async () => {
@@ -12,12 +12,7 @@ test('setup link, then logout and login, in the browser', async () => {
   assert.ok(m, 'a setup link is printed');
   const token = rememberSecret(m[1]);
   const password = rememberSecret('browser password 1');
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
     const problems = [];

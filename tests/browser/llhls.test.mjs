@@ -5,7 +5,7 @@
 // media reached its ingest. Server and browser share this machine's clock.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '../lib/browser.mjs';
 import {
   test, startServer, stopAndCheck, createWebinar, push, waitFor, fatal, sleep,
 } from '../lib/harness.mjs';
@@ -23,13 +23,7 @@ let browser;
 
 before(async () => {
   server = await startServer(); // the default part target: what viewers get
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--autoplay-policy=no-user-gesture-required'],
-  });
+  browser = await launchBrowser({ autoplay: true });
 });
 
 after(async () => {

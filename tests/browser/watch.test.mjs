@@ -3,7 +3,7 @@
 // must really play, every request must go to lectern itself, and the console must stay clean.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '../lib/browser.mjs';
 import {
   test, startServer, stopAndCheck, createWebinar, push, pushExit, waitFor, fatal, sleep, getJSON,
 } from '../lib/harness.mjs';
@@ -14,14 +14,8 @@ let browser;
 
 before(async () => {
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run',
-      // The replay page is not muted; let it start like a viewer who pressed play.
-      '--autoplay-policy=no-user-gesture-required'],
-  });
+  // The replay page is not muted; let it start like a viewer who pressed play.
+  browser = await launchBrowser({ autoplay: true });
 });
 
 after(async () => {
