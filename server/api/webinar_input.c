@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,12 @@ const lc_json_field_t lc_webinar_fields[] = {
     {"replay_requires_registration", 0, LC_JSON_BOOL, LC_JSON_OPTIONAL},
     {"retention_days", 0, LC_JSON_INT, LC_JSON_OPTIONAL},
     {"recording_retention_days", 0, LC_JSON_INT, LC_JSON_OPTIONAL | LC_JSON_NULLABLE},
+    {"form_fields", 0, LC_JSON_ARRAY, LC_JSON_OPTIONAL},
+    {"privacy_notice", 4 * LC_PRIVACY_NOTICE_CHARS, LC_JSON_STRING,
+     LC_JSON_OPTIONAL | LC_JSON_NULLABLE},
+    {"consent_text", 4 * LC_CONSENT_TEXT_CHARS, LC_JSON_STRING,
+     LC_JSON_OPTIONAL | LC_JSON_NULLABLE},
+    {"consent_version", 4 * LC_CONSENT_VERSION_CHARS, LC_JSON_STRING, LC_JSON_OPTIONAL},
     {NULL, 0, LC_JSON_STRING, 0},
 };
 
@@ -73,6 +80,7 @@ void lc_webinar_input_defaults(lc_webinar_input_t *in)
         .replay_requires_registration = true,
         .retention_days = 90,
         .recording_retention_days = 0,
+        .consent_version = "1",
     };
 }
 
@@ -84,7 +92,12 @@ int lc_webinar_input_from(lc_webinar_input_t *in, const lc_webinar_t *w,
     in->title = strdup(w->title);
     in->description = strdup(texts->description ? texts->description : "");
     in->presenters_json = strdup(texts->presenters_json ? texts->presenters_json : "[]");
-    if (!in->title || !in->description || !in->presenters_json) {
+    in->form_fields_json = strdup(texts->form_fields_json ? texts->form_fields_json : "[]");
+    in->privacy_notice = texts->privacy_notice ? strdup(texts->privacy_notice) : NULL;
+    in->consent_text = texts->consent_text ? strdup(texts->consent_text) : NULL;
+    if (!in->title || !in->description || !in->presenters_json || !in->form_fields_json ||
+        (texts->privacy_notice && !in->privacy_notice) ||
+        (texts->consent_text && !in->consent_text)) {
         lc_webinar_input_clear(in);
         return -ENOMEM;
     }
@@ -98,6 +111,9 @@ void lc_webinar_input_clear(lc_webinar_input_t *in)
     free(in->title);
     free(in->description);
     free(in->presenters_json);
+    free(in->form_fields_json);
+    free(in->privacy_notice);
+    free(in->consent_text);
     if (in->room_password) {
         OPENSSL_cleanse(in->room_password, strlen(in->room_password));
         free(in->room_password);
@@ -111,6 +127,9 @@ lc_webinar_row_t lc_webinar_input_row(const lc_webinar_input_t *in, const char *
                               .description = in->description,
                               .presenters_json = in->presenters_json,
                               .room_password_hash = room_hash,
+                              .form_fields_json = in->form_fields_json,
+                              .privacy_notice = in->privacy_notice,
+                              .consent_text = in->consent_text,
                               .settings = in->settings};
 }
 
@@ -178,6 +197,158 @@ static int apply_presenters(lc_webinar_input_t *in, json_t *list, lc_body_error_
         return -ENOMEM;
     free(in->presenters_json);
     in->presenters_json = text;
+    return 0;
+}
+
+static bool field_id_valid(const char *id)
+{
+    size_t n = 0;
+    for (; id[n]; n++)
+        if (!((id[n] >= 'a' && id[n] <= 'z') || (id[n] >= '0' && id[n] <= '9') || id[n] == '_'))
+            return false;
+    return n >= 1 && n <= LC_FORM_FIELD_ID_MAX && strcmp(id, "email") != 0 &&
+           strcmp(id, "name") != 0;
+}
+
+#define FORM_ERR(...) lc_body_error_set(err, 422, "invalid_field", "form_fields", __VA_ARGS__)
+
+/* One field of the registration form, rebuilt from only the members we know. */
+static int form_field(json_t *f, size_t i, json_t *seen, json_t **out, lc_body_error_t *err)
+{
+    static const char *const types[] = {"text", "email", "select", "checkbox"};
+    if (!json_is_object(f))
+        return FORM_ERR("form_fields[%zu]: must be an object", i);
+    const char *key;
+    json_t *v;
+    json_object_foreach(f, key, v)
+    {
+        if (strcmp(key, "id") && strcmp(key, "label") && strcmp(key, "type") &&
+            strcmp(key, "required") && strcmp(key, "options"))
+            return FORM_ERR("form_fields[%zu]: unknown member (id, label, type, required, "
+                            "options)",
+                            i);
+    }
+    json_t *id = json_object_get(f, "id"), *label = json_object_get(f, "label");
+    json_t *type = json_object_get(f, "type"), *req = json_object_get(f, "required");
+    json_t *opts = json_object_get(f, "options");
+    if (!json_is_string(id) || !field_id_valid(json_string_value(id)))
+        return FORM_ERR("form_fields[%zu].id: 1 to %d of a-z, 0-9 and _, not \"email\" or "
+                        "\"name\"",
+                        i, LC_FORM_FIELD_ID_MAX);
+    if (json_object_get(seen, json_string_value(id)))
+        return FORM_ERR("form_fields[%zu].id: \"%s\" is used twice", i, json_string_value(id));
+    if (!json_is_string(label))
+        return FORM_ERR("form_fields[%zu].label: required, a string", i);
+    lc_body_error_t sub;
+    if (check_text("label", label, 1, LC_FORM_LABEL_CHARS, "", &sub) < 0)
+        return FORM_ERR("form_fields[%zu].label: 1 to %d characters, no control characters", i,
+                        LC_FORM_LABEL_CHARS);
+    size_t t = 0;
+    while (t < 4 && (!json_is_string(type) || strcmp(json_string_value(type), types[t])))
+        t++;
+    if (t == 4)
+        return FORM_ERR("form_fields[%zu].type: text, email, select or checkbox", i);
+    if (req && !json_is_boolean(req))
+        return FORM_ERR("form_fields[%zu].required: true or false", i);
+    bool is_select = t == 2;
+    if (is_select != (opts != NULL))
+        return FORM_ERR("form_fields[%zu].options: %s", i,
+                        is_select ? "a select needs options" : "only a select has options");
+    if (opts) {
+        size_t n = json_array_size(opts), j;
+        json_t *o;
+        if (!json_is_array(opts) || n < 1 || n > LC_FORM_OPTIONS_MAX)
+            return FORM_ERR("form_fields[%zu].options: 1 to %d strings", i, LC_FORM_OPTIONS_MAX);
+        json_array_foreach(opts, j, o)
+        {
+            if (!json_is_string(o) ||
+                check_text("options", o, 1, LC_FORM_OPTION_CHARS, "", &sub) < 0)
+                return FORM_ERR("form_fields[%zu].options[%zu]: 1 to %d characters", i, j,
+                                LC_FORM_OPTION_CHARS);
+            for (size_t k = 0; k < j; k++)
+                if (json_equal(json_array_get(opts, k), o))
+                    return FORM_ERR("form_fields[%zu].options[%zu]: given twice", i, j);
+        }
+    }
+    json_object_set(seen, json_string_value(id), json_true());
+    *out = json_pack("{s:O,s:O,s:s,s:b}", "id", id, "label", label, "type", types[t],
+                     "required", json_is_true(req));
+    if (*out && opts && json_object_set(*out, "options", opts) < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return *out ? 0 : -ENOMEM;
+}
+
+static int apply_form(lc_webinar_input_t *in, json_t *list, lc_body_error_t *err)
+{
+    if (json_array_size(list) > LC_WEBINAR_FORM_FIELDS_MAX)
+        return FORM_ERR("form_fields: at most %d fields", LC_WEBINAR_FORM_FIELDS_MAX);
+    json_t *seen = json_object(), *clean = json_array();
+    int rc = seen && clean ? 0 : -ENOMEM;
+    size_t i;
+    json_t *f;
+    json_array_foreach(list, i, f)
+    {
+        json_t *one = NULL;
+        if (rc == 0 && (rc = form_field(f, i, seen, &one, err)) == 0 &&
+            json_array_append_new(clean, one) < 0)
+            rc = -ENOMEM;
+    }
+    char *text = rc == 0 ? json_dumps(clean, JSON_COMPACT) : NULL;
+    if (rc == 0 && !text)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        free(in->form_fields_json);
+        in->form_fields_json = text;
+    }
+    json_decref(seen);
+    json_decref(clean);
+    return rc;
+}
+
+/* A text that may be null (the server's default): NULL in *dst. */
+static int apply_optional_text(char **dst, const char *name, json_t *v, size_t max,
+                               lc_body_error_t *err)
+{
+    if (json_is_null(v)) {
+        free(*dst);
+        *dst = NULL;
+        return 0;
+    }
+    int rc = check_text(name, v, 1, max, "\n\r\t", err);
+    return rc < 0 ? rc : replace(dst, json_string_value(v));
+}
+
+/* The consent text and version: a new text needs a new version (see the header). */
+static int apply_consent(lc_webinar_input_t *in, json_t *body, lc_body_error_t *err)
+{
+    lc_webinar_settings_t *k = &in->settings;
+    json_t *text = json_object_get(body, "consent_text");
+    json_t *version = json_object_get(body, "consent_version");
+    int rc;
+    bool text_changed = false;
+    if (text) {
+        const char *before = in->consent_text;
+        const char *after = json_is_null(text) ? NULL : json_string_value(text);
+        text_changed = (before == NULL) != (after == NULL) || (before && strcmp(before, after));
+        if ((rc = apply_optional_text(&in->consent_text, "consent_text", text,
+                                      LC_CONSENT_TEXT_CHARS, err)) < 0)
+            return rc;
+    }
+    if (version) {
+        if ((rc = check_text("consent_version", version, 1, LC_CONSENT_VERSION_CHARS, "", err)) <
+            0)
+            return rc;
+        snprintf(k->consent_version, sizeof k->consent_version, "%s", json_string_value(version));
+    } else if (text_changed) {
+        int64_t n;
+        if (lc_parse_int64(k->consent_version, 0, 999999999, &n) < 0)
+            return lc_body_error_set(err, 422, "invalid_field", "consent_version",
+                                     "consent_version: the consent text changed; give the new "
+                                     "text a new version");
+        snprintf(k->consent_version, sizeof k->consent_version, "%lld", (long long)n + 1);
+    }
     return 0;
 }
 
@@ -255,6 +426,23 @@ int lc_webinar_input_apply(lc_webinar_input_t *in, json_t *body, lc_body_error_t
                                      "starts_at: an on-demand webinar has no start time (set "
                                      "on_demand to false, or starts_at to null)");
         k->starts_at_ms = LC_DB_NO_TIME;
+    }
+    if ((v = json_object_get(body, "form_fields")) && (rc = apply_form(in, v, err)) < 0)
+        return rc;
+    if ((v = json_object_get(body, "privacy_notice")) &&
+        (rc = apply_optional_text(&in->privacy_notice, "privacy_notice", v,
+                                  LC_PRIVACY_NOTICE_CHARS, err)) < 0)
+        return rc;
+    if ((rc = apply_consent(in, body, err)) < 0)
+        return rc;
+    if (k->public_access && (k->approval || k->waiting_room)) {
+        const char *what = k->approval ? "approval" : "waiting_room";
+        /* Name what this request changed, so the message points at the organiser's edit. */
+        const char *field = json_object_get(body, "access") ? "access" : what;
+        return lc_body_error_set(err, 422, "invalid_field", field,
+                                 "%s: a public webinar has nobody registered to %s; use access "
+                                 "\"registration\" or turn %s off",
+                                 field, k->approval ? "approve" : "hold in a waiting room", what);
     }
     return 0;
 }

@@ -19,6 +19,14 @@
 #define LC_WEBINAR_RETENTION_MAX_DAYS 3650
 #define LC_ROOM_PASSWORD_MIN_CHARS 4
 #define LC_ROOM_PASSWORD_MAX_CHARS 128
+#define LC_WEBINAR_FORM_FIELDS_MAX 20
+#define LC_FORM_FIELD_ID_MAX 32
+#define LC_FORM_LABEL_CHARS 200
+#define LC_FORM_OPTIONS_MAX 50
+#define LC_FORM_OPTION_CHARS 100
+#define LC_PRIVACY_NOTICE_CHARS 20000
+#define LC_CONSENT_TEXT_CHARS 2000
+#define LC_CONSENT_VERSION_CHARS 40
 
 /* Room passwords are hashed with lighter scrypt parameters than accounts (16 MiB, some tens of
  * milliseconds, instead of 128 MiB and a few hundred): a room password is one secret shared with
@@ -38,6 +46,12 @@ typedef struct {
     char *title;
     char *description;
     char *presenters_json; /* a JSON array of strings, compact */
+    /* The registration form: a compact JSON array of {"id", "label", "type" (text, email,
+     * select, checkbox), "required", "options" (select only)}; ids are [a-z0-9_], unique, not
+     * "email" or "name" (every form asks those). */
+    char *form_fields_json;
+    char *privacy_notice; /* NULL: the server's default */
+    char *consent_text;   /* NULL: the server's default */
     lc_webinar_settings_t settings;
     lc_room_password_op_t room_password_op;
     char *room_password; /* the new password in clear when op is SET; wiped by _clear */
@@ -61,7 +75,10 @@ int lc_webinar_input_from(lc_webinar_input_t *in, const lc_webinar_t *w,
  * rule returns -EINVAL with *err naming the member (422 invalid_field); `in` may then be half
  * changed and must be thrown away, which is what keeps a refused update from writing anything.
  * Text is counted in characters (code points). Setting on_demand to true clears the start time;
- * a start time on an on-demand webinar is refused. */
+ * a start time on an on-demand webinar is refused. A public webinar has nobody registered, so
+ * approval and the waiting room are refused on it. A changed consent text without a new
+ * consent_version gets the next number when the version is a number (else it is refused):
+ * each stored consent must name the text that was agreed to. */
 int lc_webinar_input_apply(lc_webinar_input_t *in, json_t *body, lc_body_error_t *err);
 
 /* Frees the strings (the clear password is wiped first). NULL-safe. */

@@ -7,6 +7,7 @@
 
 #include <microhttpd.h>
 
+#include "api/registration.h"
 #include "core/error.h"
 #include "core/util.h"
 #include "live/live.h"
@@ -139,20 +140,41 @@ static int add_public_facts(json_t *o, const lc_webinar_t *w, const lc_webinar_t
         json_decref(presenters);
         return -EIO; /* the schema only lets arrays in */
     }
+    json_t *form = json_loads(t->form_fields_json, JSON_DECODE_ANY, NULL);
+    if (!json_is_array(form)) {
+        json_decref(presenters);
+        json_decref(form);
+        return -EIO;
+    }
+    json_t *reg = json_pack("{s:o,s:s,s:s,s:s,s:b}", "fields", form, "privacy_notice",
+                            t->privacy_notice ? t->privacy_notice : lc_default_privacy_notice,
+                            "consent_text",
+                            t->consent_text ? t->consent_text : lc_default_consent_text,
+                            "consent_version", k->consent_version, "approval", k->approval);
+    if (!reg) {
+        json_decref(presenters);
+        return -ENOMEM;
+    }
     return merge(o, json_pack(
-        "{s:s,s:o,s:i,s:o,s:b,s:s,s:b,s:b,s:b}", "description", t->description, "starts_at",
+        "{s:s,s:o,s:i,s:o,s:b,s:s,s:b,s:b,s:b,s:o}", "description", t->description, "starts_at",
         time_or_null(k->starts_at_ms), "duration_s", (int)k->duration_s, "presenters",
         presenters, "on_demand", k->on_demand, "access",
         k->public_access ? "public" : "registration", "password_required", w->has_room_password,
-        "waiting_room", k->waiting_room, "replay_enabled", k->replay_enabled));
+        "waiting_room", k->waiting_room, "replay_enabled", k->replay_enabled, "registration",
+        reg));
 }
 
 /* What only organisers see. Never a hash or a key. */
-static int add_settings(json_t *o, const lc_webinar_t *w)
+static int add_settings(json_t *o, const lc_webinar_t *w, const lc_webinar_texts_t *t)
 {
     const lc_webinar_settings_t *k = &w->settings;
+    json_t *form = json_loads(t->form_fields_json, JSON_DECODE_ANY, NULL);
     return merge(o, json_pack(
-        "{s:b,s:b,s:b,s:i,s:o,s:o,s:o}", "approval", k->approval, "hide_attendee_names",
+        "{s:o,s:o,s:o,s:s,s:b,s:b,s:b,s:b,s:i,s:o,s:o,s:o}", "form_fields",
+        form ? form : json_array(), "privacy_notice",
+        t->privacy_notice ? json_string(t->privacy_notice) : json_null(), "consent_text",
+        t->consent_text ? json_string(t->consent_text) : json_null(), "consent_version",
+        k->consent_version, "admit_all", w->admit_all, "approval", k->approval, "hide_attendee_names",
         k->hide_attendee_names, "replay_requires_registration", k->replay_requires_registration,
         "retention_days", (int)k->retention_days, "recording_retention_days",
         int_or_null(k->recording_retention_days), "updated_at", iso_or_null(w->updated_at_ms),
@@ -169,7 +191,7 @@ json_t *lc_api_webinar_json(lc_app_t *app, const lc_webinar_t *w, const char *ba
     json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)w->id, "slug", w->slug,
                           "title", w->title, "state", lc_webinar_state_name(w->state),
                           "created_at", iso_or_null(w->created_at_ms));
-    if (o && (add_public_facts(o, w, &texts) < 0 || (with_settings && add_settings(o, w) < 0))) {
+    if (o && (add_public_facts(o, w, &texts) < 0 || (with_settings && add_settings(o, w, &texts) < 0))) {
         json_decref(o);
         o = NULL;
     }

@@ -135,6 +135,22 @@ int lc_random_bytes(void *out, size_t len)
     return 0;
 }
 
+int lc_random_hex(char *out, size_t size)
+{
+    uint8_t raw[64];
+    if (size < 3 || size > 129 || size % 2 == 0)
+        return -EINVAL;
+    size_t n = (size - 1) / 2;
+    if (lc_random_bytes(raw, n) < 0)
+        return -EIO;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = "0123456789abcdef"[raw[i] >> 4];
+        out[2 * i + 1] = "0123456789abcdef"[raw[i] & 15];
+    }
+    out[size - 1] = 0;
+    return 0;
+}
+
 size_t lc_base64url(const void *in, size_t len, char *out, size_t out_size)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

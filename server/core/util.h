@@ -25,6 +25,9 @@ int lc_parse_iso8601(const char *s, int64_t *ms);
 
 /* Cryptographically strong random bytes (OpenSSL RAND_bytes). Returns 0 or -EIO. */
 int lc_random_bytes(void *out, size_t len);
+/* `size - 1` random lowercase hex digits (size odd, at most 129) and a NUL: names that must not
+ * be guessed but appear in URLs where only [0-9a-f] is safe everywhere. 0, -EINVAL or -EIO. */
+int lc_random_hex(char *out, size_t size);
 
 /* Unpadded base64url of `len` bytes into `out` (size >= 4*ceil(len/3)+1). Returns length. */
 size_t lc_base64url(const void *in, size_t len, char *out, size_t out_size);

@@ -39,14 +39,15 @@ enum {
     "id, slug, title, state, created_at, stream_key_hash, starts_at, duration_s, on_demand, "   \
     "access, waiting_room, approval, room_password_hash IS NOT NULL, hide_attendee_names, "     \
     "replay_enabled, replay_requires_registration, retention_days, recording_retention_days, " \
-    "updated_at, created_by"
-/* The editable columns take parameters ?2 to ?16 in both the insert and the update
- * (bind_row). */
+    "updated_at, created_by, consent_version, admit_all, live_key, replay_key"
+/* The editable columns take parameters ?2 to ?16 and ?20 to ?23 in both the insert and the
+ * update (bind_row). */
 #define WEBINAR_ROW_SET                                                                        \
     "title = ?2, description = ?3, starts_at = ?4, duration_s = ?5, presenters = ?6, "        \
     "on_demand = ?7, access = ?8, waiting_room = ?9, approval = ?10, room_password_hash = ?11, " \
     "hide_attendee_names = ?12, replay_enabled = ?13, replay_requires_registration = ?14, "   \
-    "retention_days = ?15, recording_retention_days = ?16"
+    "retention_days = ?15, recording_retention_days = ?16, form_fields = ?20, "                 \
+    "privacy_notice = ?21, consent_text = ?22, consent_version = ?23"
 #define SESSION_COLS "id, webinar_id, state, started_at, ended_at, duration_ms, recovered"
 
 static const char *const sql_text[ST_COUNT] = {
@@ -54,13 +55,14 @@ static const char *const sql_text[ST_COUNT] = {
         "INSERT INTO webinars (slug, title, description, starts_at, duration_s, presenters, "
         "on_demand, access, waiting_room, approval, room_password_hash, hide_attendee_names, "
         "replay_enabled, replay_requires_registration, retention_days, "
-        "recording_retention_days, stream_key_hash, created_at, updated_at, created_by) "
+        "recording_retention_days, stream_key_hash, created_at, updated_at, created_by, "
+        "form_fields, privacy_notice, consent_text, consent_version, live_key, replay_key) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-        "?18, ?18, ?19)",
+        "?18, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     [ST_WEBINAR_UPDATE] = "UPDATE webinars SET " WEBINAR_ROW_SET ", updated_at = ?18 "
                           "WHERE id = ?1 AND updated_at = ?17",
-    [ST_WEBINAR_TEXTS] = "SELECT description, presenters, room_password_hash FROM webinars "
-                         "WHERE id = ?1",
+    [ST_WEBINAR_TEXTS] = "SELECT description, presenters, room_password_hash, form_fields, "
+                         "privacy_notice, consent_text FROM webinars WHERE id = ?1",
     [ST_WEBINAR_DELETE] = "DELETE FROM webinars WHERE id = ?1 AND state != 'live'",
     [ST_WEBINAR_SET_KEY] = "UPDATE webinars SET stream_key_hash = ?2 WHERE id = ?1",
     [ST_WEBINAR_GET] = "SELECT " WEBINAR_COLS " FROM webinars WHERE id = ?1",
@@ -234,6 +236,10 @@ static void read_webinar(sqlite3_stmt *st, lc_webinar_t *w)
     k->recording_retention_days = sqlite3_column_int(st, 17); /* NULL reads as 0: keep */
     w->updated_at_ms = sqlite3_column_int64(st, 18);
     w->created_by = sqlite3_column_int64(st, 19);
+    copy_text(k->consent_version, sizeof k->consent_version, sqlite3_column_text(st, 20));
+    w->admit_all = sqlite3_column_int(st, 21) != 0;
+    copy_text(w->live_key, sizeof w->live_key, sqlite3_column_text(st, 22));
+    copy_text(w->replay_key, sizeof w->replay_key, sqlite3_column_text(st, 23));
 }
 
 /* Binds the editable columns (parameters ?2 to ?16, see WEBINAR_ROW_SET). */
@@ -264,6 +270,18 @@ static void bind_row(sqlite3_stmt *st, const lc_webinar_row_t *r)
         sqlite3_bind_int(st, 16, k->recording_retention_days);
     else
         sqlite3_bind_null(st, 16);
+    sqlite3_bind_text(st, 20, r->form_fields_json ? r->form_fields_json : "[]", -1,
+                      SQLITE_STATIC);
+    if (r->privacy_notice && r->privacy_notice[0])
+        sqlite3_bind_text(st, 21, r->privacy_notice, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 21);
+    if (r->consent_text && r->consent_text[0])
+        sqlite3_bind_text(st, 22, r->consent_text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 22);
+    sqlite3_bind_text(st, 23, k->consent_version[0] ? k->consent_version : "1", -1,
+                      SQLITE_STATIC);
 }
 
 static void read_session(sqlite3_stmt *st, lc_session_t *s)
@@ -320,7 +338,19 @@ int lc_db_webinar_insert(lc_db_t *db, const char *slug, const lc_webinar_row_t *
         sqlite3_bind_int64(st, 19, created_by);
     else
         sqlite3_bind_null(st, 19);
-    int rc = step_done(db, st);
+    char live_key[LC_DB_MEDIA_KEY_MAX], replay_key[LC_DB_MEDIA_KEY_MAX];
+    int rc = lc_random_hex(live_key, sizeof live_key);
+    if (rc == 0)
+        rc = lc_random_hex(replay_key, sizeof replay_key);
+    if (rc < 0) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        pthread_mutex_unlock(&db->c.lock);
+        return rc;
+    }
+    sqlite3_bind_text(st, 24, live_key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 25, replay_key, -1, SQLITE_TRANSIENT);
+    rc = step_done(db, st);
     if (rc == 0)
         *id = sqlite3_last_insert_rowid(db->c.conn);
     pthread_mutex_unlock(&db->c.lock);
@@ -364,6 +394,9 @@ void lc_webinar_texts_clear(lc_webinar_texts_t *t)
     free(t->description);
     free(t->presenters_json);
     free(t->room_password_hash);
+    free(t->form_fields_json);
+    free(t->privacy_notice);
+    free(t->consent_text);
     memset(t, 0, sizeof *t);
 }
 
@@ -390,7 +423,10 @@ int lc_db_webinar_texts(lc_db_t *db, int64_t id, lc_webinar_texts_t *out)
         out->description = dup_column(st, 0, &oom);
         out->presenters_json = dup_column(st, 1, &oom);
         out->room_password_hash = dup_column(st, 2, &oom);
-        if (oom || !out->description || !out->presenters_json)
+        out->form_fields_json = dup_column(st, 3, &oom);
+        out->privacy_notice = dup_column(st, 4, &oom);
+        out->consent_text = dup_column(st, 5, &oom);
+        if (oom || !out->description || !out->presenters_json || !out->form_fields_json)
             rc = -ENOMEM;
     } else if (r == SQLITE_DONE) {
         rc = LC_ENOTFOUND;

@@ -49,9 +49,11 @@ typedef struct {
     bool replay_requires_registration;
     int32_t retention_days;
     int32_t recording_retention_days; /* 0: keep the recording */
+    char consent_version[161];        /* up to 40 characters; "" on input means "1" */
 } lc_webinar_settings_t;
 
 #define LC_DB_NO_TIME INT64_MIN
+#define LC_DB_MEDIA_KEY_MAX 33 /* 32 lowercase hex digits and the NUL */
 
 typedef struct {
     int64_t id;
@@ -62,6 +64,10 @@ typedef struct {
     int64_t updated_at_ms;
     int64_t created_by; /* user id, 0 when none */
     bool has_room_password;
+    bool admit_all; /* waiting room: everyone is let straight in from now on */
+    /* The names of its media (migrations/0004): /live/{live_key}/, /vod/{replay_key}/. */
+    char live_key[LC_DB_MEDIA_KEY_MAX];
+    char replay_key[LC_DB_MEDIA_KEY_MAX];
     lc_webinar_settings_t settings;
 } lc_webinar_t;
 
@@ -72,6 +78,9 @@ typedef struct {
     char *description;
     char *presenters_json;
     char *room_password_hash; /* NULL when the room has no password */
+    char *form_fields_json;   /* the registration form: a JSON array (webinar_input.h) */
+    char *privacy_notice;     /* NULL: the server's default */
+    char *consent_text;       /* NULL: the server's default */
 } lc_webinar_texts_t;
 
 void lc_webinar_texts_clear(lc_webinar_texts_t *t);
@@ -83,6 +92,9 @@ typedef struct {
     const char *description;
     const char *presenters_json;
     const char *room_password_hash;
+    const char *form_fields_json; /* NULL: no custom fields */
+    const char *privacy_notice;   /* NULL or "": the server's default */
+    const char *consent_text;     /* NULL or "": the server's default */
     lc_webinar_settings_t settings;
 } lc_webinar_row_t;
 

@@ -96,7 +96,7 @@ test('create, read, list, update and delete; the public API shows only public fa
     const full = await create({
       title: 'Quarterly update', description: 'Numbers.\nAnd plans.',
       starts_at: '2026-12-01T15:00:00+01:00', duration_s: 5400, presenters: ['Ada', 'Grace'],
-      access: 'public', waiting_room: true, approval: true, room_password: 'open sesame',
+      access: 'registration', waiting_room: true, approval: true, room_password: 'open sesame',
       hide_attendee_names: false, replay_enabled: true, replay_requires_registration: false,
       retention_days: 30, recording_retention_days: 365,
     });
@@ -104,7 +104,7 @@ test('create, read, list, update and delete; the public API shows only public fa
     assert.equal(full.starts_at, '2026-12-01T14:00:00.000Z', 'stored and answered in UTC');
     assert.equal(full.duration_s, 5400);
     assert.deepEqual(full.presenters, ['Ada', 'Grace']);
-    assert.equal(full.access, 'public');
+    assert.equal(full.access, 'registration');
     assert.equal(full.on_demand, false);
     assert.equal(full.password_required, true);
     assert.equal(full.waiting_room, true);
@@ -161,8 +161,15 @@ test('create, read, list, update and delete; the public API shows only public fa
     for (const k of PRIVATE) assert.ok(!(k in pub), `public API hides ${k}`);
     assert.equal(pub.title, 'Quarterly update (moved)');
     assert.deepEqual(pub.presenters, ['Ada', 'Grace']);
-    assert.equal(pub.access, 'public');
+    assert.equal(pub.access, 'registration');
     assert.equal(pub.password_required, false);
+    // What the registration page needs: the form, the privacy notice and the consent text
+    // (the server's defaults when the organiser set none) with its version.
+    assert.deepEqual(pub.registration.fields, []);
+    assert.equal(pub.registration.consent_version, '1');
+    assert.ok(pub.registration.privacy_notice.length > 100);
+    assert.ok(pub.registration.consent_text.length > 20);
+    assert.equal(pub.registration.approval, true);
     await as('PATCH', `${ADMIN}/${full.id}`, { body: { room_password: 'another one' } });
     assert.equal((await apiWebinar(server, full.slug)).password_required, true);
     // The watch page still loads and describes it (web/watch.js reads the same API).
@@ -310,7 +317,7 @@ test('a live webinar is not deleted; a rotated key no longer publishes; deleting
   await waitLive(server, w.slug);
   assertError(await as('DELETE', `${ADMIN}/${w.id}`), 409, 'live');
   // Settings can change while live; the stream keeps going.
-  assert.equal((await as('PATCH', `${ADMIN}/${w.id}`, { body: { waiting_room: true } })).status,
+  assert.equal((await as('PATCH', `${ADMIN}/${w.id}`, { body: { hide_attendee_names: false } })).status,
     200);
   assert.equal(await pushExit(first, 60000), 0, first.stderrText());
   const s1 = (await waitEnded(server, w.slug)).session;

@@ -237,13 +237,18 @@ static void test_numbers_and_booleans(void **state)
     lc_webinar_input_clear(&in);
     accepted(&in, "{\"on_demand\": true, \"waiting_room\": true, \"approval\": true, "
                   "\"hide_attendee_names\": false, \"replay_enabled\": false, "
-                  "\"replay_requires_registration\": false, \"access\": \"public\"}");
+                  "\"replay_requires_registration\": false}");
     d = in.settings;
-    assert_true(d.on_demand && d.public_access && d.waiting_room && d.approval);
+    assert_true(d.on_demand && !d.public_access && d.waiting_room && d.approval);
     assert_true(!d.hide_attendee_names && !d.replay_enabled && !d.replay_requires_registration);
     lc_webinar_input_clear(&in);
     accepted(&in, "{\"access\": \"registration\"}");
     assert_false(in.settings.public_access);
+    lc_webinar_input_clear(&in);
+    /* A public webinar has nobody to approve or to hold in a waiting room. */
+    refused("{\"access\": \"public\", \"approval\": true}", "access");
+    refused("{\"access\": \"public\", \"waiting_room\": true}", "access");
+    accepted(&in, "{\"access\": \"public\"}");
     lc_webinar_input_clear(&in);
     refused("{\"access\": \"Public\"}", "access");
     refused("{\"access\": \"\"}", "access");
