@@ -67,6 +67,9 @@ CREATE TABLE join_links (
     token_hash      BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),
     registration_id INTEGER NOT NULL REFERENCES registrations(id) ON DELETE CASCADE,
     pending         INTEGER NOT NULL DEFAULT 0 CHECK (pending IN (0, 1)),
+    -- 0 for the link of the first registration (never changed or removed while the
+    -- registration exists), 1 for one made by registering again (at most 10 are kept).
+    repeat          INTEGER NOT NULL DEFAULT 0 CHECK (repeat IN (0, 1)),
     created_at      INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX join_links_by_registration ON join_links(registration_id);

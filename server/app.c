@@ -1,12 +1,13 @@
 /* Wiring: start-up and shutdown order, and the hooks between modules.
  *
  * Start-up: paths → database (migrations) → recover recordings of sessions the last run left
- * live → authentication (password worker; a setup token when there is no account) → exporter
+ * live → authentication (password worker; a setup token when there is no account) → the
+ * registration side (group-commit writer, waiting rooms, room password worker) → exporter
  * (resumes unfinished MP4 exports) → live registry → RTMP ingest → HTTP → demo.
  * Shutdown runs so that nothing is ever used after it was freed and data only flows into
  * modules that are still running: demo (its push ends cleanly) → HTTP (handlers read the live
- * registry and the database, so they stop first) → authentication (no request waits on a
- * password check any more) → ingest (every publisher finishes as stopped)
+ * registry and the database, so they stop first) → authentication and the registration side
+ * (no request waits on them any more; the writer commits what is queued) → ingest (every publisher finishes as stopped)
  * → live (streams end, recordings are made final, sessions are closed in the database and queued
  * for export) → exporter (an export under way is abandoned and resumes at the next start) →
  * database. */
@@ -18,10 +19,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/lobby.h"
+#include "api/webinar_input.h"
 #include "auth/auth.h"
+#include "auth/kdf.h"
+#include "auth/ratelimit.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "db/writer.h"
 #include "demo/demo.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
@@ -146,9 +152,11 @@ static int session_begin(void *opaque, int64_t webinar_id, int64_t started_real_
 {
     lc_app_t *app = opaque;
     int rc = lc_db_session_begin(app->db, webinar_id, started_real_ms, session_id);
-    if (rc == 0)
+    if (rc == 0) {
         LC_INFO("app", "webinar %lld: session %lld is live", (long long)webinar_id,
                 (long long)*session_id);
+        lc_lobby_wake(app->lobby, webinar_id); /* join pages waiting for the start */
+    }
     return rc;
 }
 
@@ -174,6 +182,7 @@ static void session_end(void *opaque, int64_t webinar_id, int64_t session_id,
             (long long)session_id, duration_s, recording_ok ? "; replay is available" : "");
     if (recording_ok)
         lc_exporter_queue(app->exporter, session_id);
+    lc_lobby_wake(app->lobby, webinar_id); /* join pages now offer the replay */
 }
 
 static int recover_one(void *opaque, const lc_session_t *s)
@@ -291,6 +300,28 @@ static int start_auth(lc_app_t *app)
     return 0;
 }
 
+/* The registration side: the group-commit writer, the waiting rooms, and the worker and limits
+ * for room passwords (apart from the login worker, so a crowd entering a room password at the
+ * start of a webinar never delays an organiser's login). */
+static int start_registration(lc_app_t *app)
+{
+    int rc = 0;
+    app->writer = lc_writer_start(app->db_path, 100000, &rc);
+    if (!app->writer)
+        return rc;
+    app->lobby = lc_lobby_new();
+    lc_ratelimit_config_t rl;
+    lc_ratelimit_config_default(&rl);
+    rl.account_max = 10;                  /* tries per registration per 15 minutes */
+    rl.global_max = 3000;                 /* a crowd arriving at once, per minute */
+    rl.slots = 65536;
+    app->room_rate = lc_ratelimit_new(&rl);
+    if (!app->lobby || !app->room_rate)
+        return -ENOMEM;
+    app->room_kdf = lc_kdf_start(&LC_SCRYPT_ROOM, 1024, &rc);
+    return app->room_kdf ? 0 : rc;
+}
+
 int lc_app_start(lc_app_t *app)
 {
     int rc;
@@ -300,7 +331,7 @@ int lc_app_start(lc_app_t *app)
         goto fail;
     if ((rc = recover_sessions(app)) < 0)
         goto fail;
-    if ((rc = start_auth(app)) < 0)
+    if ((rc = start_auth(app)) < 0 || (rc = start_registration(app)) < 0)
         goto fail;
     app->exporter = lc_exporter_start(app->recordings_dir);
     if (!app->exporter) {
@@ -360,8 +391,12 @@ void lc_app_stop(lc_app_t *app)
     lc_demo_stop(&app->demo);
     lc_http_stop(&app->http);
     lc_auth_free(&app->auth);
+    lc_kdf_stop(&app->room_kdf);
+    lc_ratelimit_free(&app->room_rate);
+    lc_writer_stop(&app->writer);
     lc_ingest_stop(&app->ingest);
     lc_live_free(&app->live);
     lc_exporter_stop(&app->exporter);
+    lc_lobby_free(&app->lobby); /* after live: its session hooks wake join pages */
     lc_db_close(&app->db);
 }

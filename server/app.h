@@ -16,6 +16,10 @@ struct lc_http;
 struct lc_exporter;
 struct lc_demo;
 struct lc_auth;
+struct lc_writer;
+struct lc_lobby;
+struct lc_kdf;
+struct lc_ratelimit;
 
 typedef struct lc_app {
     lc_config_t cfg;
@@ -23,6 +27,10 @@ typedef struct lc_app {
     char recordings_dir[PATH_MAX];
     lc_db_t *db;
     struct lc_auth *auth;
+    struct lc_writer *writer;       /* group commits: registrations, heartbeats */
+    struct lc_lobby *lobby;         /* the waiting rooms, in memory */
+    struct lc_kdf *room_kdf;        /* room password checks, apart from logins */
+    struct lc_ratelimit *room_rate; /* room password attempts per registration */
     struct lc_exporter *exporter;
     struct lc_live *live;
     struct lc_ingest *ingest;

@@ -5,10 +5,46 @@
 #ifndef LC_API_REGISTRATION_H
 #define LC_API_REGISTRATION_H
 
+#include "db/registrations.h"
 #include "http/http.h"
 
 /* The texts a webinar shows when its organiser set none. */
 extern const char lc_default_privacy_notice[];
 extern const char lc_default_consent_text[];
+
+/* POST /api/webinars/{slug}/registrations: registers; answers 201 {"join_url",
+ * "calendar_url", "approval_required"} the same whether or not the email was registered
+ * already. Durable before the answer (group commit). */
+int lc_api_register(lc_req_t *req);
+/* GET /api/join/{token}[?wait=STATE]: what the link opens now ("pending", "rejected",
+ * "password", "waiting", "scheduled", "live", "replay", "ended"), the webinar's public facts,
+ * and the media URLs when watching is allowed. */
+int lc_api_join_get(lc_req_t *req);
+/* POST /api/join/{token}/password {"password"}: the room password, rate-limited. */
+int lc_api_join_password(lc_req_t *req);
+/* POST /api/join/{token}/heartbeat {"mode"}: attendance. */
+int lc_api_join_heartbeat(lc_req_t *req);
+/* GET /j/{token}/calendar.ics: the event with the join link (RFC 5545). */
+int lc_api_join_calendar(lc_req_t *req);
+
+/* ---- organisers (registrations_admin.c) ---- */
+
+/* One registration as organisers see it (the list, the exports' JSON, data-subject access):
+ * {"id", "webinar_id", "email", "name", "fields", "state", "pending_links", "consent":
+ * {"version", "at"}, "source": {"utm_source", "utm_medium", "utm_campaign", "referrer"},
+ * "registered_at", "decided_at", "admitted_at", "attendance": {"attended_live",
+ * "seconds_live", "seconds_replay", "minutes_live", "minutes_replay", "first_joined_at",
+ * "last_seen_at"}}. NULL when out of memory. */
+json_t *lc_api_registration_json(const lc_reg_row_t *r);
+/* Writes an audit log entry for the request's organiser (failures are logged, not fatal). */
+void lc_api_audit(lc_req_t *req, const char *action, int64_t webinar_id, const char *subject,
+                  int64_t records);
+
+/* GET /api/admin/webinars/{id}/registrations, POST .../registrations/decision,
+ * GET .../waiting, POST .../admission. docs/api.md has the requests and answers. */
+int lc_api_admin_reg_list(lc_req_t *req);
+int lc_api_admin_reg_decide(lc_req_t *req);
+int lc_api_admin_waiting(lc_req_t *req);
+int lc_api_admin_admit(lc_req_t *req);
 
 #endif

@@ -144,10 +144,8 @@ static bool has_control(const char *s, size_t len, const char *allowed)
     return false;
 }
 
-/* Checks a text member: `min`..`max` characters, no control characters but `allowed`.
- * (The body is well-formed UTF-8 already; the CLI checks its arguments the same way.) */
-static int check_text(const char *name, json_t *v, size_t min, size_t max, const char *allowed,
-                      lc_body_error_t *err)
+int lc_input_text(const char *name, json_t *v, size_t min, size_t max, const char *allowed,
+                  lc_body_error_t *err)
 {
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
@@ -188,7 +186,7 @@ static int apply_presenters(lc_webinar_input_t *in, json_t *list, lc_body_error_
         if (!json_is_string(name))
             return lc_body_error_set(err, 422, "invalid_field", "presenters",
                                      "presenters: each name must be a string");
-        int rc = check_text("presenters", name, 1, LC_WEBINAR_PRESENTER_CHARS, "", err);
+        int rc = lc_input_text("presenters", name, 1, LC_WEBINAR_PRESENTER_CHARS, "", err);
         if (rc < 0)
             return rc;
     }
@@ -240,7 +238,7 @@ static int form_field(json_t *f, size_t i, json_t *seen, json_t **out, lc_body_e
     if (!json_is_string(label))
         return FORM_ERR("form_fields[%zu].label: required, a string", i);
     lc_body_error_t sub;
-    if (check_text("label", label, 1, LC_FORM_LABEL_CHARS, "", &sub) < 0)
+    if (lc_input_text("label", label, 1, LC_FORM_LABEL_CHARS, "", &sub) < 0)
         return FORM_ERR("form_fields[%zu].label: 1 to %d characters, no control characters", i,
                         LC_FORM_LABEL_CHARS);
     size_t t = 0;
@@ -262,7 +260,7 @@ static int form_field(json_t *f, size_t i, json_t *seen, json_t **out, lc_body_e
         json_array_foreach(opts, j, o)
         {
             if (!json_is_string(o) ||
-                check_text("options", o, 1, LC_FORM_OPTION_CHARS, "", &sub) < 0)
+                lc_input_text("options", o, 1, LC_FORM_OPTION_CHARS, "", &sub) < 0)
                 return FORM_ERR("form_fields[%zu].options[%zu]: 1 to %d characters", i, j,
                                 LC_FORM_OPTION_CHARS);
             for (size_t k = 0; k < j; k++)
@@ -316,7 +314,7 @@ static int apply_optional_text(char **dst, const char *name, json_t *v, size_t m
         *dst = NULL;
         return 0;
     }
-    int rc = check_text(name, v, 1, max, "\n\r\t", err);
+    int rc = lc_input_text(name, v, 1, max, "\n\r\t", err);
     return rc < 0 ? rc : replace(dst, json_string_value(v));
 }
 
@@ -337,7 +335,7 @@ static int apply_consent(lc_webinar_input_t *in, json_t *body, lc_body_error_t *
             return rc;
     }
     if (version) {
-        if ((rc = check_text("consent_version", version, 1, LC_CONSENT_VERSION_CHARS, "", err)) <
+        if ((rc = lc_input_text("consent_version", version, 1, LC_CONSENT_VERSION_CHARS, "", err)) <
             0)
             return rc;
         snprintf(k->consent_version, sizeof k->consent_version, "%s", json_string_value(version));
@@ -358,12 +356,12 @@ int lc_webinar_input_apply(lc_webinar_input_t *in, json_t *body, lc_body_error_t
     json_t *v;
     int rc;
     if ((v = json_object_get(body, "title"))) {
-        if ((rc = check_text("title", v, 1, LC_WEBINAR_TITLE_CHARS, "", err)) < 0 ||
+        if ((rc = lc_input_text("title", v, 1, LC_WEBINAR_TITLE_CHARS, "", err)) < 0 ||
             (rc = replace(&in->title, json_string_value(v))) < 0)
             return rc;
     }
     if ((v = json_object_get(body, "description"))) {
-        if ((rc = check_text("description", v, 0, LC_WEBINAR_DESCRIPTION_CHARS, "\n\r\t",
+        if ((rc = lc_input_text("description", v, 0, LC_WEBINAR_DESCRIPTION_CHARS, "\n\r\t",
                              err)) < 0 ||
             (rc = replace(&in->description, json_string_value(v))) < 0)
             return rc;
@@ -400,7 +398,7 @@ int lc_webinar_input_apply(lc_webinar_input_t *in, json_t *body, lc_body_error_t
         if (json_is_null(v)) {
             in->room_password_op = LC_ROOM_PASSWORD_CLEAR;
         } else {
-            if ((rc = check_text("room_password", v, LC_ROOM_PASSWORD_MIN_CHARS,
+            if ((rc = lc_input_text("room_password", v, LC_ROOM_PASSWORD_MIN_CHARS,
                                  LC_ROOM_PASSWORD_MAX_CHARS, "", err)) < 0 ||
                 (rc = replace(&in->room_password, json_string_value(v))) < 0)
                 return rc;

@@ -84,6 +84,12 @@ int lc_webinar_input_apply(lc_webinar_input_t *in, json_t *body, lc_body_error_t
 /* Frees the strings (the clear password is wiped first). NULL-safe. */
 void lc_webinar_input_clear(lc_webinar_input_t *in);
 
+/* The rule for a text member `name` (a JSON string): `min`..`max` characters (code points),
+ * well-formed UTF-8, no control characters but those in `allowed` ("\n\r\t" for multi-line
+ * text). 0, or -EINVAL with *err (422 invalid_field naming `name`). */
+int lc_input_text(const char *name, json_t *v, size_t min, size_t max, const char *allowed,
+                  lc_body_error_t *err);
+
 /* The row to write: borrows in's strings; `room_hash` is the hash to store (NULL for none). */
 lc_webinar_row_t lc_webinar_input_row(const lc_webinar_input_t *in, const char *room_hash);
 

@@ -1,6 +1,7 @@
 /* Connection set-up and the statements for webinars and sessions. */
 #include "db/db.h"
 #include "db/db_internal.h"
+#include "db/registrations.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -90,10 +91,12 @@ struct lc_db {
     struct lc_db_conn c;
     sqlite3_stmt *st[ST_COUNT];
     struct lc_db_accounts *accounts;
+    struct lc_db_regs *regs;
 };
 
 struct lc_db_conn *lc_db_conn(lc_db_t *db) { return &db->c; }
 struct lc_db_accounts *lc_db_accounts(lc_db_t *db) { return db->accounts; }
+struct lc_db_regs *lc_db_regs(lc_db_t *db) { return db->regs; }
 
 static const char *const state_names[] = {"scheduled", "live", "ended"};
 
@@ -152,7 +155,8 @@ int lc_db_open(const char *path, lc_db_t **out)
     db->c.begin = db->st[ST_BEGIN];
     db->c.commit = db->st[ST_COMMIT];
     db->c.rollback = db->st[ST_ROLLBACK];
-    if ((rc = lc_db_accounts_open(db, &db->accounts)) < 0)
+    if ((rc = lc_db_accounts_open(db, &db->accounts)) < 0 ||
+        (rc = lc_db_regs_open(db, &db->regs)) < 0)
         goto fail;
     *out = db;
     return 0;
@@ -167,6 +171,7 @@ void lc_db_close(lc_db_t **pdb)
         return;
     lc_db_t *db = *pdb;
     lc_db_accounts_close(&db->accounts);
+    lc_db_regs_close(&db->regs);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
     if (db->c.conn && sqlite3_close(db->c.conn) != SQLITE_OK)

@@ -8,6 +8,7 @@
 #include "db/db.h"
 
 struct lc_db_accounts;
+struct lc_db_regs;
 
 struct lc_db_conn {
     sqlite3 *conn;
@@ -19,6 +20,8 @@ struct lc_db_conn {
 /* The connection part of an lc_db_t, and the statements of accounts.c. */
 struct lc_db_conn *lc_db_conn(lc_db_t *db);
 struct lc_db_accounts *lc_db_accounts(lc_db_t *db);
+/* The statements of registrations.c. */
+struct lc_db_regs *lc_db_regs(lc_db_t *db);
 
 /* Prepares `n` statements (persistent). Returns 0 or LC_EDB (logged). */
 int lc_db_prepare_all(struct lc_db_conn *c, const char *const *sql, int n, sqlite3_stmt **out);

@@ -147,6 +147,7 @@ static const char *const type_names[] = {
     [LC_JSON_BOOL] = "true or false",
     [LC_JSON_INT] = "an integer",
     [LC_JSON_ARRAY] = "an array",
+    [LC_JSON_OBJECT] = "an object",
 };
 
 static bool type_ok(lc_json_type_t type, const json_t *v)
@@ -156,6 +157,7 @@ static bool type_ok(lc_json_type_t type, const json_t *v)
     case LC_JSON_BOOL: return json_is_boolean(v);
     case LC_JSON_INT: return json_is_integer(v);
     case LC_JSON_ARRAY: return json_is_array(v);
+    case LC_JSON_OBJECT: return json_is_object(v);
     }
     return false;
 }

@@ -17,7 +17,8 @@ typedef enum {
     LC_JSON_STRING = 0,
     LC_JSON_BOOL,
     LC_JSON_INT,
-    LC_JSON_ARRAY, /* its elements are the resource's to check */
+    LC_JSON_ARRAY,  /* its elements are the resource's to check */
+    LC_JSON_OBJECT, /* its members are the resource's to check */
 } lc_json_type_t;
 
 #define LC_JSON_OPTIONAL 1u /* may be left out (else missing_field) */

@@ -59,3 +59,20 @@ int lc_page_static(lc_req_t *req)
 }
 
 int lc_page_favicon(lc_req_t *req) { return send_embedded(req, "icon.svg", "public, max-age=86400"); }
+
+int lc_page_register(lc_req_t *req)
+{
+    if (!lc_slug_valid(lc_req_param(req, 0)))
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such webinar");
+    return send_embedded(req, "register.html", "no-cache");
+}
+
+int lc_page_join(lc_req_t *req)
+{
+    /* The token is checked by the API the page calls; refuse what cannot be one. */
+    if (!lc_token_wellformed(lc_req_param(req, 0)))
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such join link");
+    return send_embedded(req, "join.html", "no-store");
+}
+
+int lc_page_admin(lc_req_t *req) { return send_embedded(req, "admin.html", "no-store"); }

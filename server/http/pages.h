@@ -15,4 +15,10 @@ int lc_page_login(lc_req_t *req);
 /* Browsers ask for /favicon.ico on their own: answer with the icon instead of a 404. */
 int lc_page_favicon(lc_req_t *req);
 
+/* /w/{slug}: the registration page; /j/{token}: an attendee's join page (countdown, waiting
+ * room, room password, player); /admin and /admin/...: the organiser pages. */
+int lc_page_register(lc_req_t *req);
+int lc_page_join(lc_req_t *req);
+int lc_page_admin(lc_req_t *req);
+
 #endif
