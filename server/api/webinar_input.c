@@ -89,6 +89,7 @@ int lc_webinar_input_from(lc_webinar_input_t *in, const lc_webinar_t *w,
 {
     memset(in, 0, sizeof *in);
     in->settings = w->settings;
+    in->stored = true;
     in->title = strdup(w->title);
     in->description = strdup(texts->description ? texts->description : "");
     in->presenters_json = strdup(texts->presenters_json ? texts->presenters_json : "[]");
@@ -329,7 +330,8 @@ static int apply_consent(lc_webinar_input_t *in, json_t *body, lc_body_error_t *
     if (text) {
         const char *before = in->consent_text;
         const char *after = json_is_null(text) ? NULL : json_string_value(text);
-        text_changed = (before == NULL) != (after == NULL) || (before && strcmp(before, after));
+        text_changed = in->stored && ((before == NULL) != (after == NULL) ||
+                                      (before && strcmp(before, after)));
         if ((rc = apply_optional_text(&in->consent_text, "consent_text", text,
                                       LC_CONSENT_TEXT_CHARS, err)) < 0)
             return rc;

@@ -55,6 +55,7 @@ typedef struct {
     lc_webinar_settings_t settings;
     lc_room_password_op_t room_password_op;
     char *room_password; /* the new password in clear when op is SET; wiped by _clear */
+    bool stored;         /* made by lc_webinar_input_from: an edit, not a new webinar */
 } lc_webinar_input_t;
 
 /* The members a webinar body may have, all optional (for lc_json_body_parse / lc_req_json). A
@@ -78,7 +79,8 @@ int lc_webinar_input_from(lc_webinar_input_t *in, const lc_webinar_t *w,
  * a start time on an on-demand webinar is refused. A public webinar has nobody registered, so
  * approval and the waiting room are refused on it. A changed consent text without a new
  * consent_version gets the next number when the version is a number (else it is refused):
- * each stored consent must name the text that was agreed to. */
+ * each stored consent must name the text that was agreed to. (A new webinar's first text keeps
+ * its version.) */
 int lc_webinar_input_apply(lc_webinar_input_t *in, json_t *body, lc_body_error_t *err);
 
 /* Frees the strings (the clear password is wiped first). NULL-safe. */

@@ -32,6 +32,11 @@ static unsigned apply_to(lc_webinar_input_t *in, const char *body, size_t len,
 }
 
 /* Expects `body` (text) accepted on fresh defaults; the input is left in *in. */
+static unsigned apply_str(lc_webinar_input_t *in, const char *body, lc_body_error_t *err)
+{
+    return apply_to(in, body, strlen(body), err);
+}
+
 static void accepted(lc_webinar_input_t *in, const char *body)
 {
     lc_body_error_t err;
@@ -349,11 +354,11 @@ static void test_start_time_and_on_demand(void **state)
     assert_int_equal(in.settings.starts_at_ms, iso("2026-12-01T14:00:00Z"));
     /* Making it on-demand drops the start time... */
     lc_body_error_t err;
-    assert_int_equal(apply_to(&in, "{\"on_demand\": true}", 19, &err), 0);
+    assert_int_equal(apply_str(&in, "{\"on_demand\": true}", &err), 0);
     assert_true(in.settings.on_demand);
     assert_int_equal(in.settings.starts_at_ms, LC_DB_NO_TIME);
     /* ...and an on-demand webinar takes none. */
-    assert_int_equal(apply_to(&in, "{\"starts_at\": \"2026-12-01T15:00:00Z\"}", 37, &err), 422);
+    assert_int_equal(apply_str(&in, "{\"starts_at\": \"2026-12-01T15:00:00Z\"}", &err), 422);
     assert_string_equal(err.field, "starts_at");
     lc_webinar_input_clear(&in);
     refused("{\"on_demand\": true, \"starts_at\": \"2026-12-01T15:00:00Z\"}", "starts_at");
@@ -368,6 +373,60 @@ static void test_start_time_and_on_demand(void **state)
     refused("{\"starts_at\": 1764600000000}", "starts_at");
 }
 
+static void test_form_and_consent(void **state)
+{
+    (void)state;
+    lc_webinar_input_t in;
+    accepted(&in, "{\"form_fields\": [{\"id\": \"company\", \"label\": \"Company\", "
+                  "\"type\": \"text\", \"required\": true}, {\"id\": \"size\", \"label\": "
+                  "\"Size\", \"type\": \"select\", \"options\": [\"1-10\", \"11+\"]}, "
+                  "{\"id\": \"news\", \"label\": \"News\", \"type\": \"checkbox\"}]}");
+    /* Stored compact, with "required" always present and nothing but the known members. */
+    assert_string_equal(in.form_fields_json,
+                        "[{\"id\":\"company\",\"label\":\"Company\",\"type\":\"text\","
+                        "\"required\":true},{\"id\":\"size\",\"label\":\"Size\",\"type\":"
+                        "\"select\",\"required\":false,\"options\":[\"1-10\",\"11+\"]},"
+                        "{\"id\":\"news\",\"label\":\"News\",\"type\":\"checkbox\","
+                        "\"required\":false}]");
+    lc_webinar_input_clear(&in);
+    static const char *const bad[] = {
+        "[{\"id\": \"a b\", \"label\": \"x\", \"type\": \"text\"}]",
+        "[{\"id\": \"name\", \"label\": \"x\", \"type\": \"text\"}]",
+        "[{\"id\": \"a\", \"label\": \"x\", \"type\": \"date\"}]",
+        "[{\"id\": \"a\", \"label\": \"x\", \"type\": \"select\", \"options\": []}]",
+        "[{\"id\": \"a\", \"label\": \"x\", \"type\": \"select\", \"options\": "
+        "[\"o\", \"o\"]}]",
+        "[{\"id\": \"a\", \"label\": \"x\", \"type\": \"text\", \"required\": 1}]",
+        "[{\"id\": \"a\", \"label\": \"x\", \"type\": \"text\"}, {\"id\": \"a\", "
+        "\"label\": \"y\", \"type\": \"text\"}]",
+        "[\"a\"]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[512];
+        snprintf(body, sizeof body, "{\"form_fields\": %s}", bad[i]);
+        refused(body, "form_fields");
+    }
+    /* A new webinar's first consent text keeps version 1. */
+    accepted(&in, "{\"consent_text\": \"I agree.\"}");
+    assert_string_equal(in.settings.consent_version, "1");
+    /* An edit of the text gets the next version, unless one is given. */
+    in.stored = true;
+    lc_body_error_t err;
+    assert_int_equal(apply_str(&in, "{\"consent_text\": \"I agree more.\"}", &err), 0);
+    assert_string_equal(in.settings.consent_version, "2");
+    assert_int_equal(apply_str(&in, "{\"consent_text\": \"I agree more.\"}", &err), 0);
+    assert_string_equal(in.settings.consent_version, "2"); /* the same text: no new version */
+    assert_int_equal(apply_str(&in, "{\"consent_text\": \"v3\", \"consent_version\": "
+                                   "\"2027-a\"}", &err), 0);
+    assert_string_equal(in.settings.consent_version, "2027-a");
+    /* Not a number: the organiser must name the new version. */
+    assert_int_equal(apply_str(&in, "{\"consent_text\": \"v4\"}", &err), 422);
+    assert_string_equal(err.field, "consent_version");
+    lc_webinar_input_clear(&in);
+    refused("{\"consent_version\": \"\"}", "consent_version");
+    refused("{\"privacy_notice\": \"\"}", "privacy_notice");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_unknown_and_room_password),
         cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_start_time_and_on_demand),
+        cmocka_unit_test(test_form_and_consent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
