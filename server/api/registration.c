@@ -204,6 +204,7 @@ typedef struct {
     lc_write_job_t *job;
     char token[LC_TOKEN_LEN + 1];
     bool approval;
+    bool has_date; /* the answer offers a calendar file */
 } reg_wait_t;
 
 static void reg_wait_cancel(void *opaque) { lc_write_job_cancel(((reg_wait_t *)opaque)->job); }
@@ -227,7 +228,7 @@ static int build_registration(lc_req_t *req, const lc_webinar_t *w, json_t *body
 {
     lc_app_t *app = lc_req_app(req);
     lc_body_error_t err;
-    lc_webinar_texts_t texts;
+    char *form = NULL;
     *out = NULL;
     const char *email = json_string_value(json_object_get(body, "email"));
     if (!lc_email_valid(email)) {
@@ -253,19 +254,19 @@ static int build_registration(lc_req_t *req, const lc_webinar_t *w, json_t *body
                                   NULL);
         return 0;
     }
-    int r = lc_db_webinar_texts(app->db, w->id, &texts);
+    int r = lc_db_webinar_form(app->db, w->id, &form);
     if (r < 0)
         return r;
     lc_reg_new_t *n = calloc(1, sizeof *n);
     if (!n) {
-        lc_webinar_texts_clear(&texts);
+        free(form);
         return -ENOMEM;
     }
     json_t *given = json_object_get(body, "fields");
     json_t *empty = given ? NULL : json_object();
-    r = check_answers(texts.form_fields_json, given ? given : empty, &n->answers_json, &err);
+    r = check_answers(form, given ? given : empty, &n->answers_json, &err);
     json_decref(empty);
-    lc_webinar_texts_clear(&texts);
+    free(form);
     if (r == 0)
         r = optional_text(body, "utm_source", UTM_CHARS, &n->utm_source, &err);
     if (r == 0)
@@ -330,6 +331,7 @@ int lc_api_register(lc_req_t *req)
             return -ENOMEM;
         }
         rw->approval = n->approval;
+        rw->has_date = w.settings.starts_at_ms != LC_DB_NO_TIME;
         if ((rc = lc_secret_new(32, rw->token, sizeof rw->token, n->token_hash)) < 0) {
             lc_reg_new_free(n);
             reg_wait_free(rw);
@@ -357,15 +359,10 @@ int lc_api_register(lc_req_t *req)
     LC_INFO("api", "webinar %lld: registration %lld%s", (long long)n->webinar_id,
             (long long)n->registration_id, n->repeat ? " (again)" : "");
     char path[96];
-    lc_webinar_t w;
-    if ((rc = lc_db_webinar_get(app->db, n->webinar_id, &w)) < 0)
-        return rc == LC_ENOTFOUND ? lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found",
-                                                   "no such webinar")
-                                  : rc;
     snprintf(path, sizeof path, "/j/%s", rw->token);
     json_t *body = json_pack("{s:o,s:o,s:b}", "join_url", abs_url(app, path), "calendar_url",
                              json_null(), "approval_required", rw->approval);
-    if (body && w.settings.starts_at_ms != LC_DB_NO_TIME) {
+    if (body && rw->has_date) {
         snprintf(path, sizeof path, "/j/%s/calendar.ics", rw->token);
         json_object_set_new(body, "calendar_url", abs_url(app, path));
     }

@@ -206,6 +206,7 @@ enum {
     ST_GET,
     ST_COUNTS,
     ST_AUDIT_ADD,
+    ST_FORM,
     ST_COUNT
 };
 
@@ -237,6 +238,7 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_COUNTS] = "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE "
                   "state = 'approved'), count(*) FILTER (WHERE state = 'rejected') FROM "
                   "registrations WHERE webinar_id = ?1",
+    [ST_FORM] = "SELECT form_fields FROM webinars WHERE id = ?1",
     [ST_AUDIT_ADD] = "INSERT INTO audit_log (at, user_id, user_email, action, webinar_id, "
                      "subject, records) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
@@ -514,5 +516,24 @@ int lc_db_audit_add(lc_db_t *db, const lc_audit_entry_t *e)
     unlock(db);
     if (rc < 0)
         LC_ERROR("db", "cannot write the audit log (%s): %s", e->action, lc_strerror(rc));
+    return rc;
+}
+
+int lc_db_webinar_form(lc_db_t *db, int64_t webinar_id, char **out)
+{
+    sqlite3_stmt *st = lock(db, ST_FORM);
+    sqlite3_bind_int64(st, 1, webinar_id);
+    int rc = LC_ENOTFOUND, r = sqlite3_step(st);
+    *out = NULL;
+    if (r == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        rc = (*out = strdup(t ? (const char *)t : "[]")) ? 0 : -ENOMEM;
+    } else if (r != SQLITE_DONE) {
+        LC_ERROR("db", "webinar form: %s", sqlite3_errmsg(lc_db_conn(db)->conn));
+        rc = LC_EDB;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    unlock(db);
     return rc;
 }

@@ -124,6 +124,10 @@ int lc_db_reg_get(lc_db_t *db, int64_t webinar_id, int64_t id,
 int lc_db_reg_counts(lc_db_t *db, int64_t webinar_id, int64_t *pending, int64_t *approved,
                      int64_t *rejected);
 
+/* A webinar's registration form (its form_fields JSON) into *out (free() it): 0,
+ * LC_ENOTFOUND, -ENOMEM or LC_EDB. Lighter than lc_db_webinar_texts for the hot path. */
+int lc_db_webinar_form(lc_db_t *db, int64_t webinar_id, char **out);
+
 /* The audit log: who viewed, exported or erased personal data. `action` is one of the names
  * the schema allows (migrations/0004); `subject` is NULL or an HMAC, never an address. */
 typedef struct {

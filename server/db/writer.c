@@ -112,6 +112,25 @@ static void job_free(lc_write_job_t *job)
     free(job);
 }
 
+/* Steps a prepared transaction-control statement: 0 or LC_EDB (logged). */
+static int control(lc_writer_t *w, const char *sql)
+{
+    sqlite3_stmt *st = lc_wtx_stmt(&w->tx, sql);
+    if (!st)
+        return LC_EDB;
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        LC_ERROR("db", "writer: %s: %s", sql, sqlite3_errmsg(w->tx.conn));
+        return LC_EDB;
+    }
+    return 0;
+}
+
+static const char SQL_SAVEPOINT[] = "SAVEPOINT job";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO job";
+static const char SQL_RELEASE[] = "RELEASE job";
+
 /* Runs one batch: every job in its own savepoint, one COMMIT for all. */
 static void run_batch(lc_writer_t *w, lc_write_job_t **jobs, int n)
 {
@@ -129,14 +148,14 @@ static void run_batch(lc_writer_t *w, lc_write_job_t **jobs, int n)
             job->result = -ECANCELED;
             continue;
         }
-        if (exec(w->tx.conn, "SAVEPOINT job") < 0) {
+        if (control(w, SQL_SAVEPOINT) < 0) {
             job->result = LC_EDB;
             continue;
         }
         job->result = job->run(&w->tx, job->arg);
         if (job->result < 0)
-            exec(w->tx.conn, "ROLLBACK TO job");
-        exec(w->tx.conn, "RELEASE job");
+            control(w, SQL_ROLLBACK_TO);
+        control(w, SQL_RELEASE);
     }
     if (rc == 0 && exec(w->tx.conn, "COMMIT") < 0) {
         exec(w->tx.conn, "ROLLBACK");
