@@ -50,9 +50,11 @@ void lc_lobby_free(lc_lobby_t **pl)
     *pl = NULL;
 }
 
-void lc_lobby_wait(lc_lobby_t *l, lc_lobby_waiter_t *w, int64_t webinar_id, lc_req_t *req)
+void lc_lobby_wait(lc_lobby_t *l, lc_lobby_waiter_t *w, int64_t webinar_id,
+                   int64_t registration_id, lc_req_t *req)
 {
     w->webinar_id = webinar_id;
+    w->registration_id = registration_id;
     w->req = req;
     pthread_mutex_lock(&l->lock);
     w->prev = l->head.prev;
@@ -80,7 +82,14 @@ void lc_lobby_cancel(lc_lobby_t *l, lc_lobby_waiter_t *w)
     pthread_mutex_unlock(&l->lock);
 }
 
-void lc_lobby_wake(lc_lobby_t *l, int64_t webinar_id)
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Wakes the webinar's waiters, all of them or those whose registration is in `sorted`. */
+static void wake(lc_lobby_t *l, int64_t webinar_id, const int64_t *sorted, size_t n)
 {
     if (!l)
         return;
@@ -88,13 +97,30 @@ void lc_lobby_wake(lc_lobby_t *l, int64_t webinar_id)
     lc_lobby_waiter_t *w = l->head.next;
     while (w != &l->head) {
         lc_lobby_waiter_t *next = w->next;
-        if (w->webinar_id == webinar_id) {
+        if (w->webinar_id == webinar_id &&
+            (!sorted || bsearch(&w->registration_id, sorted, n, sizeof *sorted, cmp_id))) {
             unlink_locked(w);
             lc_req_wake(w->req);
         }
         w = next;
     }
     pthread_mutex_unlock(&l->lock);
+}
+
+void lc_lobby_wake(lc_lobby_t *l, int64_t webinar_id) { wake(l, webinar_id, NULL, 0); }
+
+void lc_lobby_wake_some(lc_lobby_t *l, int64_t webinar_id, const int64_t *ids, size_t n)
+{
+    int64_t *sorted = n ? malloc(n * sizeof *sorted) : NULL;
+    if (!sorted) { /* none, or out of memory: waking everyone is correct, only slower */
+        if (n)
+            wake(l, webinar_id, NULL, 0);
+        return;
+    }
+    memcpy(sorted, ids, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_id);
+    wake(l, webinar_id, sorted, n);
+    free(sorted);
 }
 
 void lc_lobby_seen(lc_lobby_t *l, int64_t webinar_id, int64_t registration_id, int64_t now_ms)

@@ -24,14 +24,19 @@ void lc_lobby_free(lc_lobby_t **pl);
 typedef struct lc_lobby_waiter {
     struct lc_lobby_waiter *prev, *next;
     int64_t webinar_id;
+    int64_t registration_id;
     lc_req_t *req;
 } lc_lobby_waiter_t;
 
-void lc_lobby_wait(lc_lobby_t *l, lc_lobby_waiter_t *w, int64_t webinar_id, lc_req_t *req);
+void lc_lobby_wait(lc_lobby_t *l, lc_lobby_waiter_t *w, int64_t webinar_id,
+                   int64_t registration_id, lc_req_t *req);
 /* Unregisters a waiter (NULL-safe, idempotent): afterwards it will not be woken. */
 void lc_lobby_cancel(lc_lobby_t *l, lc_lobby_waiter_t *w);
 /* Wakes (lc_req_wake) and unregisters every waiter of the webinar. NULL-safe. */
 void lc_lobby_wake(lc_lobby_t *l, int64_t webinar_id);
+/* The same for the waiters of these registrations only (a decision, an admission of some):
+ * the others keep waiting instead of all asking again at once. */
+void lc_lobby_wake_some(lc_lobby_t *l, int64_t webinar_id, const int64_t *ids, size_t n);
 
 /* Presence: `registration_id` of `webinar_id` is waiting (seen now), or left (admitted). */
 void lc_lobby_seen(lc_lobby_t *l, int64_t webinar_id, int64_t registration_id, int64_t now_ms);

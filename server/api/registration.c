@@ -530,7 +530,7 @@ int lc_api_join_get(lc_req_t *req)
         jw->lobby = app->lobby;
         lc_req_on_done(req, join_wait_free, jw);
         lc_req_prepare_wait(req);
-        lc_lobby_wait(app->lobby, &jw->waiter, w.id, req);
+        lc_lobby_wait(app->lobby, &jw->waiter, w.id, j.registration_id, req);
         return lc_req_suspend(req, JOIN_WAIT_MS, join_wait_cancel, jw);
     }
     json_t *body = join_json(app, &w, st);

@@ -196,13 +196,14 @@ int lc_api_admin_reg_decide(lc_req_t *req)
     json_decref(body);
     int changed = 0;
     rc = lc_db_reg_decide(app->db, w.id, ids, n, approve, lc_now_real_ms(), &changed);
+    if (rc == 0) /* pending join pages learn the decision at once */
+        lc_lobby_wake_some(app->lobby, w.id, ids, n);
     free(ids);
     if (rc < 0)
         return rc;
     LC_INFO("api", "webinar %lld: %d registrations %s by organiser %lld", (long long)w.id,
             changed, approve ? "approved" : "rejected", (long long)lc_req_session(req)->user_id);
     lc_api_audit(req, "decide_registrations", w.id, NULL, changed);
-    lc_lobby_wake(app->lobby, w.id); /* pending join pages learn the decision at once */
     return lc_reply_json(req, MHD_HTTP_OK, json_pack("{s:i}", "changed", changed));
 }
 
@@ -298,13 +299,16 @@ int lc_api_admin_admit(lc_req_t *req)
         rc = lc_db_webinar_set_admit_all(app->db, w.id, json_is_true(flag));
     for (size_t i = 0; rc == 0 && i < n; i++)
         lc_lobby_leave(app->lobby, ids[i]);
+    if (rc == 0 && flag) /* everyone's state may change */
+        lc_lobby_wake(app->lobby, w.id);
+    else if (rc == 0)
+        lc_lobby_wake_some(app->lobby, w.id, ids, n);
     free(ids);
     json_decref(body);
     if (rc < 0)
         return rc;
     if (changed)
         lc_api_audit(req, "admit", w.id, NULL, changed);
-    lc_lobby_wake(app->lobby, w.id);
     bool admit_all = flag ? json_is_true(flag) : w.admit_all;
     LC_INFO("api", "webinar %lld: %d attendees admitted by organiser %lld%s", (long long)w.id,
             changed, (long long)lc_req_session(req)->user_id,

@@ -287,18 +287,23 @@ test('the waiting room: attendees wait until admitted, one, all, or everyone fro
       'Person ' + seq], 'in order of arrival, with names for the moderator');
     const t0 = Date.now();
     const held = join(a.token, '?wait=waiting');
+    let otherAnswered = false;
+    const heldOther = join(b.token, '?wait=waiting').then((r) => { otherAnswered = true; return r; });
     await sleep(300);
     const admit = await as('POST', `${ADMIN}/${w.id}/admission`,
       { body: { ids: [lobby.json.waiting[0].id] } });
     assert.deepEqual(admit.json, { admitted: 1, admit_all: false });
     assert.equal((await held).json.state, 'scheduled');
     assert.ok(Date.now() - t0 < 5000, 'admission arrives without waiting for the timeout');
+    await sleep(500);
+    assert.equal(otherAnswered, false, 'admitting one leaves the others waiting quietly');
     assert.equal((await join(b.token)).json.state, 'waiting');
     assert.deepEqual((await as('GET', `${ADMIN}/${w.id}/waiting`)).json.waiting.map((x) => x.id),
       [lobby.json.waiting[1].id]);
     // Admit all who wait, then everyone from now on.
     assert.equal((await as('POST', `${ADMIN}/${w.id}/admission`, { body: { all: true } }))
       .json.admitted, 1);
+    assert.equal((await heldOther).json.state, 'scheduled');
     assert.equal((await join(b.token)).json.state, 'scheduled');
     const c = await register(w.slug, person());
     assert.equal((await join(c.token)).json.state, 'waiting');
