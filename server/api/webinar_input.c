@@ -90,6 +90,7 @@ int lc_webinar_input_from(lc_webinar_input_t *in, const lc_webinar_t *w,
     memset(in, 0, sizeof *in);
     in->settings = w->settings;
     in->stored = true;
+    in->has_room_password = w->has_room_password;
     in->title = strdup(w->title);
     in->description = strdup(texts->description ? texts->description : "");
     in->presenters_json = strdup(texts->presenters_json ? texts->presenters_json : "[]");
@@ -435,14 +436,20 @@ int lc_webinar_input_apply(lc_webinar_input_t *in, json_t *body, lc_body_error_t
         return rc;
     if ((rc = apply_consent(in, body, err)) < 0)
         return rc;
-    if (k->public_access && (k->approval || k->waiting_room)) {
-        const char *what = k->approval ? "approval" : "waiting_room";
+    bool password = in->room_password_op == LC_ROOM_PASSWORD_SET ||
+                    (in->room_password_op == LC_ROOM_PASSWORD_KEEP && in->has_room_password);
+    if (k->public_access && (k->approval || k->waiting_room || password)) {
+        const char *what = k->approval ? "approval" : k->waiting_room ? "waiting_room"
+                                                                       : "room_password";
+        static const char *const doing[] = {"approve", "hold in a waiting room",
+                                            "ask for the room password (it is asked through "
+                                            "each attendee's join link)"};
         /* Name what this request changed, so the message points at the organiser's edit. */
         const char *field = json_object_get(body, "access") ? "access" : what;
         return lc_body_error_set(err, 422, "invalid_field", field,
                                  "%s: a public webinar has nobody registered to %s; use access "
-                                 "\"registration\" or turn %s off",
-                                 field, k->approval ? "approve" : "hold in a waiting room", what);
+                                 "\"registration\" or remove %s",
+                                 field, doing[k->approval ? 0 : k->waiting_room ? 1 : 2], what);
     }
     return 0;
 }

@@ -55,7 +55,8 @@ typedef struct {
     lc_webinar_settings_t settings;
     lc_room_password_op_t room_password_op;
     char *room_password; /* the new password in clear when op is SET; wiped by _clear */
-    bool stored;         /* made by lc_webinar_input_from: an edit, not a new webinar */
+    bool stored;            /* made by lc_webinar_input_from: an edit, not a new webinar */
+    bool has_room_password; /* the stored webinar has one (KEEP keeps it) */
 } lc_webinar_input_t;
 
 /* The members a webinar body may have, all optional (for lc_json_body_parse / lc_req_json). A
@@ -77,7 +78,8 @@ int lc_webinar_input_from(lc_webinar_input_t *in, const lc_webinar_t *w,
  * changed and must be thrown away, which is what keeps a refused update from writing anything.
  * Text is counted in characters (code points). Setting on_demand to true clears the start time;
  * a start time on an on-demand webinar is refused. A public webinar has nobody registered, so
- * approval and the waiting room are refused on it. A changed consent text without a new
+ * approval, the waiting room and a room password (asked through each attendee's join link) are
+ * refused on it. A changed consent text without a new
  * consent_version gets the next number when the version is a number (else it is refused):
  * each stored consent must name the text that was agreed to. (A new webinar's first text keeps
  * its version.) */

@@ -253,6 +253,9 @@ static void test_numbers_and_booleans(void **state)
     /* A public webinar has nobody to approve or to hold in a waiting room. */
     refused("{\"access\": \"public\", \"approval\": true}", "access");
     refused("{\"access\": \"public\", \"waiting_room\": true}", "access");
+    refused("{\"access\": \"public\", \"room_password\": \"s3cret\"}", "access");
+    accepted(&in, "{\"access\": \"public\", \"room_password\": null}");
+    lc_webinar_input_clear(&in);
     accepted(&in, "{\"access\": \"public\"}");
     lc_webinar_input_clear(&in);
     refused("{\"access\": \"Public\"}", "access");
