@@ -22,7 +22,7 @@ const ws = servers.map((s) => s.createWebinar('ab'));
 const tee = servers.map((s, i) => `[f=flv:onfail=abort]${s.rtmpBase}/${ws[i].stream_key}`).join('|');
 const push = startPush({ source: src, target: tee, seconds: 600, loop: true, tee: true });
 const urls = [];
-for (const [i, s] of servers.entries()) urls.push(await mediaPlaylistUrl(s.httpBase, ws[i].slug));
+for (const w of ws) urls.push(await mediaPlaylistUrl(w.hls_url));
 await sleep(8000);
 const out = { A: [], B: [] };
 for (let r = 0; r < reps; r++) {

@@ -112,7 +112,7 @@ async function main() {
     const push = startPush({ source, target: `${lectern.rtmpBase}/${webinar.stream_key}`,
       seconds: 60 + runCount * (seconds + 6), loop: true });
     cleanup.push(() => push.stop());
-    const playlistUrl = await mediaPlaylistUrl(lectern.httpBase, webinar.slug);
+    const playlistUrl = await mediaPlaylistUrl(webinar.hls_url);
     const lowLatency = await waitForParts(playlistUrl);
     await sleep(4000);
 

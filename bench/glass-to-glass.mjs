@@ -195,14 +195,14 @@ async function startLectern(dir, partTarget) {
   });
   proc.stdout.resume();
   const webinar = JSON.parse(execFileSync(lecternBin, ['webinar', 'create', '--title',
-    `g2g ${partTarget}`, '--json', '--data-dir', dataDir, '--http', `127.0.0.1:${httpPort}`,
+    `g2g ${partTarget}`, '--public', '--json', '--data-dir', dataDir, '--http', `127.0.0.1:${httpPort}`,
     '--rtmp', `127.0.0.1:${rtmpPort}`], { timeout: 10000 }));
   return {
     proc,
     name: `lectern, part target ${partTarget} s`,
     partTarget,
     rtmpUrl: `rtmp://127.0.0.1:${rtmpPort}/live/${webinar.stream_key}`,
-    masterUrl: `http://127.0.0.1:${httpPort}/live/${webinar.slug}/master.m3u8`,
+    masterUrl: webinar.hls_url, // the live stream, under the webinar's live key
     stop: () => proc.kill('SIGTERM'),
   };
 }

@@ -115,7 +115,7 @@ async function main() {
       lectern.once('exit', (c) => reject(new Error('lectern exited ' + c)));
     });
     const webinar = JSON.parse(execFileSync(lecternBin, ['webinar', 'create', '--title', 'bench',
-      '--json', '--data-dir', dataDir, '--http', `127.0.0.1:${httpPort}`, '--rtmp', `127.0.0.1:${rtmpPort}`]));
+      '--public', '--json', '--data-dir', dataDir, '--http', `127.0.0.1:${httpPort}`, '--rtmp', `127.0.0.1:${rtmpPort}`]));
 
     // 3. nginx-rtmp
     const nginx = await startNginxRtmp(join(dir, 'nginx'));
@@ -155,7 +155,7 @@ async function main() {
     // lectern's media playlist URL comes from its multivariant playlist.
     let lecternMedia = null;
     for (let i = 0; i < 300 && !lecternMedia; i++) {
-      const res = await fetch(`http://127.0.0.1:${httpPort}/live/${webinar.slug}/master.m3u8`).catch(() => null);
+      const res = await fetch(webinar.hls_url).catch(() => null); // under the live key
       if (res && res.ok) {
         const uri = (await res.text()).split('\n').find((l) => l && !l.startsWith('#'));
         lecternMedia = new URL(uri, res.url).href;

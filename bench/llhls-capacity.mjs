@@ -128,7 +128,7 @@ async function main() {
     const total = 60 + counts.length * (seconds + gapSeconds + 5);
     const push = startPush({ source, target: `${lectern.rtmpBase}/${webinar.stream_key}`, seconds: total, loop: true });
     cleanup.push(() => push.stop());
-    const url = await mediaPlaylistUrl(lectern.httpBase, webinar.slug);
+    const url = await mediaPlaylistUrl(webinar.hls_url);
     const lowLatency = await waitForParts(url);
     const firstPlaylist = await (await fetch(url)).text();
     console.error(`llhls-capacity: ${url} (${lowLatency ? 'LL-HLS: EXT-X-PART listed' : 'no EXT-X-PART: plain HLS'})`);

@@ -1425,7 +1425,7 @@ static int parse_file(const char *path)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: llhls-load --url http://HOST:PORT/live/SLUG/SESSION/index.m3u8 [options]\n"
+            "usage: llhls-load --url http://HOST:PORT/live/LIVE_KEY/SESSION/index.m3u8 [options]\n"
             "  --viewers N    simulated viewers (default 100)\n"
             "  --seconds S    length of the run, ramp included (default 60)\n"
             "  --ramp S       viewers start evenly spread over this (default 5)\n"

@@ -125,7 +125,7 @@ int lc_app_rotate_key(lc_db_t *db, int64_t webinar_id, char *key_out)
 /* ---- hooks --------------------------------------------------------------------------------- */
 
 static int authorize(void *opaque, const char *rtmp_app, const char *stream_key,
-                     int64_t *webinar_id, char slug[LC_SLUG_MAX])
+                     int64_t *webinar_id, char media_name[LC_MEDIA_NAME_MAX])
 {
     lc_app_t *app = opaque;
     if (strcmp(rtmp_app, "live") != 0) {
@@ -142,9 +142,14 @@ static int authorize(void *opaque, const char *rtmp_app, const char *stream_key,
     }
     if (rc < 0)
         return rc;
+    /* The live media is published under the webinar's live key, never under its public slug:
+     * /live/{live_key}/ is only handed to those who may watch (api/webinars.h). */
+    if (!w.live_key[0]) {
+        LC_ERROR("app", "webinar %lld has no live key; publish refused", (long long)w.id);
+        return LC_EDENIED;
+    }
     *webinar_id = w.id;
-    snprintf(slug, LC_SLUG_MAX, "%s", w.slug);
-    return 0;
+    return lc_fmt(media_name, LC_MEDIA_NAME_MAX, "%s", w.live_key);
 }
 
 static int session_begin(void *opaque, int64_t webinar_id, int64_t started_real_ms,

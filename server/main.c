@@ -106,8 +106,9 @@ static void print_banner(const lc_app_t *app, const char *self)
                LC_DEMO_SLUG);
     printf("To go live:\n"
            "  1. Create a webinar (in another terminal):\n"
-           "       %s webinar create --title \"My first webinar\" --data-dir %s\n"
-           "     It prints the watch URL and a stream key.\n"
+           "       %s webinar create --title \"My first webinar\" --public --data-dir %s\n"
+           "     It prints the watch URL and a stream key (without --public, attendees\n"
+           "     register first).\n"
            "  2. In OBS Studio: Settings > Stream: Service \"Custom...\", Server %s,\n"
            "     Stream Key = the key. Settings > Output: Keyframe Interval 1 s (or 2 s).\n"
            "     Or with ffmpeg:\n"

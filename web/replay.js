@@ -1,14 +1,15 @@
-// The replay page: plays one recorded session on demand.
+// The replay page (/replay/{replay key}/{session}): plays one recorded session on demand.
 'use strict';
 
 (function () {
-  const id = decodeURIComponent(location.pathname.split('/')[2] || '');
+  const [, , key = '', id = ''] = location.pathname.split('/').map(decodeURIComponent);
   const video = document.getElementById('video');
 
   async function load() {
     let s;
     try {
-      s = await lectern.getJSON('/api/sessions/' + encodeURIComponent(id));
+      s = await lectern.getJSON('/api/replays/' + encodeURIComponent(key) + '/' +
+        encodeURIComponent(id));
     } catch (e) {
       document.getElementById('title').textContent = 'Recording not found';
       lectern.setStatus('missing', e.status === 404 ? 'There is no recording at this address.'

@@ -1,4 +1,6 @@
 // The watch page: follows the webinar's state and plays it live; when it ends, offers the replay.
+// A webinar that is not open to anyone (registration, room password) is not played here: the
+// page says how to get in.
 'use strict';
 
 (function () {
@@ -19,6 +21,7 @@
     if (!stopped) timer = setTimeout(refresh, player ? 10000 : 2000);
   }
 
+  // link: { href, text, id } or none.
   function showPlaceholder(text, link) {
     placeholderText.textContent = text;
     if (link) {
@@ -26,11 +29,33 @@
       const a = document.createElement('a');
       a.href = link.href;
       a.textContent = link.text;
-      a.id = 'replay-link';
+      a.id = link.id;
       placeholderText.append(a);
     }
     placeholder.hidden = false;
     video.hidden = true;
+  }
+
+  // Why this page cannot play the webinar live, when the server gives it no stream (hls_url is
+  // null): { state, status, text, link } for the status line and the placeholder, else null.
+  function gateOf(w) {
+    if (w.hls_url) return null;
+    if (w.password_required) {
+      return { state: 'password', status: 'Password protected',
+        text: 'This webinar is protected by a password. Open it with the personal join link ' +
+          'you were given.' };
+    }
+    return { state: 'registration', status: 'Registration required',
+      text: 'This webinar is for registered attendees. Already registered? Open the personal ' +
+        'link you were sent.',
+      link: { href: '/w/' + encodeURIComponent(slug), text: 'Register to watch',
+        id: 'register-link' } };
+  }
+
+  function showGate(gate) {
+    stopPlayer();
+    lectern.setStatus(gate.state, gate.status);
+    showPlaceholder(gate.text, gate.link);
   }
 
   function stopPlayer() {
@@ -101,7 +126,9 @@
     document.getElementById('title').textContent = w.title;
     document.title = w.title + ' — lectern';
     const done = listRecordings(w.sessions || []);
+    const gate = gateOf(w);
     if (w.live === 'running' || w.live === 'reconnecting') {
+      if (gate) return showGate(gate);
       if (w.live === 'running') lectern.setStatus('live', 'Live');
       else lectern.setStatus('reconnecting', 'Live — the presenter is reconnecting…');
       if (!w.playable && !player) {
@@ -115,7 +142,10 @@
     const last = done[done.length - 1];
     if (w.state === 'ended' && last) {
       lectern.setStatus('ended', 'Ended — watch the replay');
-      showPlaceholder('The webinar has ended.', { href: last.replay_page_url, text: 'Watch the replay' });
+      showPlaceholder('The webinar has ended.',
+        { href: last.replay_page_url, text: 'Watch the replay', id: 'replay-link' });
+    } else if (gate) {
+      showGate(gate);
     } else if (w.state === 'ended') {
       lectern.setStatus('ended', 'Ended');
       showPlaceholder('The webinar has ended.');

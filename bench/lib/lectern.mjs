@@ -43,9 +43,11 @@ export async function startLectern({ bin = defaultLecternBin, dataDir, serveArgs
     proc, bin, httpPort, rtmpPort, dataDir,
     httpBase: `http://127.0.0.1:${httpPort}`,
     rtmpBase: `rtmp://127.0.0.1:${rtmpPort}/live`,
-    // { slug, stream_key, ... } from `lectern webinar create --json`
+    // { slug, stream_key, hls_url, ... } from `lectern webinar create --json`: a public webinar,
+    // watched without registering (hls_url is the organiser's URL of its live stream)
     createWebinar(title = 'bench') {
-      return JSON.parse(execFileSync(bin, ['webinar', 'create', '--title', title, '--json', ...common]));
+      return JSON.parse(execFileSync(bin, ['webinar', 'create', '--title', title, '--public', '--json',
+        ...common]));
     },
     stop() { proc.kill('SIGTERM'); },
   };
@@ -65,12 +67,12 @@ export function startPush({ source, target, seconds, loop = false, tee = false, 
   return { proc, done, stderr: () => stderr, stop() { proc.kill('SIGKILL'); } };
 }
 
-// The current session's media playlist URL, from the webinar's multivariant playlist; waits for
-// the stream to be playable (up to `timeoutMs`).
-export async function mediaPlaylistUrl(httpBase, slug, timeoutMs = 15000) {
+// The current session's media playlist URL, from the webinar's multivariant playlist (its hls_url,
+// e.g. from createWebinar); waits for the stream to be playable (up to `timeoutMs`).
+export async function mediaPlaylistUrl(masterUrl, timeoutMs = 15000) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    const res = await fetch(`${httpBase}/live/${slug}/master.m3u8`).catch(() => null);
+    const res = await fetch(masterUrl).catch(() => null);
     if (res && res.ok) {
       const uri = (await res.text()).split('\n').find((l) => l && !l.startsWith('#'));
       if (uri) return new URL(uri, res.url).href;

@@ -447,45 +447,39 @@ static join_state_t join_state(lc_app_t *app, const lc_join_t *j, const lc_webin
 }
 
 /* The join page's view: the state, the webinar's public facts and, when watching is allowed,
- * the media URLs under the webinar's keys. */
+ * the media URLs under the webinar's keys (lc_api_media_urls). `replays` lists the recordings
+ * newest first, while a replay is what the link opens. */
 static json_t *join_json(lc_app_t *app, const lc_webinar_t *w, join_state_t st)
 {
     json_t *webinar = lc_api_webinar_json(app, w, "", NULL, false);
-    if (!webinar)
-        return NULL;
-    /* The public view's media URLs follow the public rules; the attendee's are added below. */
-    json_object_del(webinar, "sessions");
-    json_object_del(webinar, "hls_url");
-    json_object_del(webinar, "rtmp_url");
-    json_object_del(webinar, "registration");
-    json_t *o = json_pack("{s:s,s:o,s:n,s:o}", "state", join_state_names[st], "webinar", webinar,
-                          "hls_url", "replays", json_array());
-    if (!o)
-        return NULL;
-    char path[160];
-    if (st == JOIN_LIVE) {
-        snprintf(path, sizeof path, "/live/%s/master.m3u8", w->live_key);
-        json_object_set_new(o, "hls_url", json_string(path));
+    json_t *media = lc_api_media_urls(app, w, "", st == JOIN_LIVE, st == JOIN_REPLAY);
+    json_t *o = webinar && media ? json_pack("{s:s,s:O,s:O,s:[]}", "state",
+                                             join_state_names[st], "webinar", webinar, "hls_url",
+                                             json_object_get(media, "hls_url"), "replays")
+                                 : NULL;
+    if (o) {
+        /* The public view's media URLs follow the public rules: the attendee's are these. */
+        json_t *pub = json_object_get(o, "webinar");
+        json_object_del(pub, "sessions");
+        json_object_del(pub, "hls_url");
+        json_object_del(pub, "rtmp_url");
+        json_object_del(pub, "registration");
+        json_t *sessions = json_object_get(media, "sessions"), *list = json_object_get(o, "replays");
+        for (size_t i = json_array_size(sessions); i-- > 0;) {
+            json_t *s = json_array_get(sessions, i), *url = json_object_get(s, "replay_url");
+            const char *state = json_string_value(json_object_get(s, "state"));
+            if (!json_is_string(url) || !state || strcmp(state, "ended") != 0)
+                continue;
+            json_array_append_new(list, json_pack("{s:O,s:O,s:O,s:O,s:O}", "session_id",
+                                                  json_object_get(s, "id"), "started_at",
+                                                  json_object_get(s, "started_at"), "duration_s",
+                                                  json_object_get(s, "duration_s"), "hls_url", url,
+                                                  "page_url",
+                                                  json_object_get(s, "replay_page_url")));
+        }
     }
-    if (st == JOIN_REPLAY) {
-        lc_session_t *items = NULL;
-        size_t n = 0;
-        json_t *list = json_object_get(o, "replays");
-        if (lc_api_sessions_collect(app->db, w->id, &items, &n) == 0)
-            for (size_t i = n; i-- > 0;) {
-                if (items[i].live || !lc_recording_has_replay(app->recordings_dir, items[i].id))
-                    continue;
-                char started[25];
-                snprintf(path, sizeof path, "/vod/%s/%lld/index.m3u8", w->replay_key,
-                         (long long)items[i].id);
-                json_array_append_new(
-                    list, json_pack("{s:I,s:s,s:f,s:s}", "session_id", (json_int_t)items[i].id,
-                                    "started_at", lc_iso8601(items[i].started_at_ms, started),
-                                    "duration_s", (double)items[i].duration_ms / 1000.0,
-                                    "hls_url", path));
-            }
-        free(items);
-    }
+    json_decref(webinar);
+    json_decref(media);
     return o;
 }
 

@@ -24,10 +24,60 @@ bool lc_slug_valid(const char *s)
     return n >= 1 && n <= 63;
 }
 
+bool lc_media_key_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'f') || (c >= '0' && c <= '9')))
+            return false;
+    }
+    return n == LC_DB_MEDIA_KEY_MAX - 1;
+}
+
+bool lc_media_key_matches(const char *stored, const char *given)
+{
+    size_t n = LC_DB_MEDIA_KEY_MAX - 1;
+    return strlen(stored) == n && strlen(given) == n && lc_ct_equal(stored, given, n);
+}
+
+bool lc_webinar_live_is_public(const lc_webinar_t *w)
+{
+    return w->settings.public_access && !w->has_room_password;
+}
+
+bool lc_webinar_replay_is_public(const lc_webinar_t *w)
+{
+    const lc_webinar_settings_t *k = &w->settings;
+    return k->replay_enabled && (k->public_access || !k->replay_requires_registration) &&
+           !w->has_room_password;
+}
+
 static json_t *url(const char *base, const char *fmt_path)
 {
     json_t *j = json_sprintf("%s%s", base, fmt_path);
     return j;
+}
+
+/* Adds the members of `more` (a new reference, taken; NULL: out of memory) to `o`. */
+static int merge(json_t *o, json_t *more)
+{
+    int rc = more && json_object_update(o, more) == 0 ? 0 : -ENOMEM;
+    json_decref(more);
+    return rc;
+}
+
+/* base + "/{kind}/{key}/{session}{tail}": a media URL of one session, or null when it is not to
+ * be given. */
+static json_t *session_url(bool give, const char *base, const char *kind, const char *key,
+                           int64_t session_id, const char *tail)
+{
+    char path[160];
+    if (!give)
+        return json_null();
+    if (lc_fmt(path, sizeof path, "/%s/%s/%lld%s", kind, key, (long long)session_id, tail) < 0)
+        return NULL;
+    return url(base, path);
 }
 
 static json_t *iso_or_null(int64_t ms)
@@ -86,10 +136,11 @@ int lc_api_webinars_collect(lc_db_t *db, lc_webinar_t **items, size_t *n)
     return take_rows(&v, lc_db_webinar_list(db, collect_webinar, &v), items, n);
 }
 
-/* One session as JSON: times, duration, and the replay / download URLs once they exist. */
-static json_t *session_json(lc_app_t *app, const lc_session_t *s, const char *base)
+/* One session as JSON: times, duration, and (when `replay`) the replay and download URLs once
+ * they exist. */
+static json_t *session_json(lc_app_t *app, const lc_webinar_t *w, const lc_session_t *s,
+                            const char *base, bool replay)
 {
-    char path[96];
     json_t *o = json_pack("{s:I,s:s,s:o,s:o,s:o,s:b}", "id", (json_int_t)s->id, "state",
                           s->live ? "live" : "ended", "started_at", iso_or_null(s->started_at_ms),
                           "ended_at", iso_or_null(s->ended_at_ms), "duration_s",
@@ -97,20 +148,16 @@ static json_t *session_json(lc_app_t *app, const lc_session_t *s, const char *ba
                           "recovered", s->recovered);
     if (!o)
         return NULL;
-    if (lc_recording_has_replay(app->recordings_dir, s->id)) {
-        snprintf(path, sizeof path, "/vod/%lld/index.m3u8", (long long)s->id);
-        json_object_set_new(o, "replay_url", url(base, path));
-        snprintf(path, sizeof path, "/replay/%lld", (long long)s->id);
-        json_object_set_new(o, "replay_page_url", url(base, path));
-    } else {
-        json_object_set_new(o, "replay_url", json_null());
-        json_object_set_new(o, "replay_page_url", json_null());
-    }
-    if (!s->live && lc_recording_has_download(app->recordings_dir, s->id)) {
-        snprintf(path, sizeof path, "/vod/%lld/download.mp4", (long long)s->id);
-        json_object_set_new(o, "download_url", url(base, path));
-    } else {
-        json_object_set_new(o, "download_url", json_null());
+    const char *key = w->replay_key;
+    bool playable = replay && lc_recording_has_replay(app->recordings_dir, s->id);
+    bool download = replay && !s->live && lc_recording_has_download(app->recordings_dir, s->id);
+    if (merge(o, json_pack("{s:o,s:o,s:o}", "replay_url",
+                           session_url(playable, base, "vod", key, s->id, "/index.m3u8"),
+                           "replay_page_url", session_url(playable, base, "replay", key, s->id, ""),
+                           "download_url",
+                           session_url(download, base, "vod", key, s->id, "/download.mp4"))) < 0) {
+        json_decref(o);
+        return NULL;
     }
     return o;
 }
@@ -119,14 +166,6 @@ static json_t *time_or_null(int64_t ms)
 {
     char buf[25];
     return ms == LC_DB_NO_TIME ? json_null() : json_string(lc_iso8601(ms, buf));
-}
-
-/* Adds the members of `more` (a new reference, taken; NULL: out of memory) to `o`. */
-static int merge(json_t *o, json_t *more)
-{
-    int rc = more && json_object_update(o, more) == 0 ? 0 : -ENOMEM;
-    json_decref(more);
-    return rc;
 }
 
 static json_t *int_or_null(int64_t v) { return v > 0 ? json_integer(v) : json_null(); }
@@ -181,10 +220,41 @@ static int add_settings(json_t *o, const lc_webinar_t *w, const lc_webinar_texts
         "created_by", int_or_null(w->created_by)));
 }
 
+json_t *lc_api_media_urls(lc_app_t *app, const lc_webinar_t *w, const char *base, bool live,
+                          bool replay)
+{
+    char path[96];
+    json_t *hls = json_null();
+    if (live && (lc_fmt(path, sizeof path, "/live/%s/master.m3u8", w->live_key) < 0 ||
+                 !(hls = url(base, path))))
+        return NULL;
+    lc_session_t *items = NULL;
+    size_t n = 0;
+    json_t *o = json_object();
+    json_t *list = json_array();
+    /* json_object_set_new takes each reference, also when it fails. */
+    int rc = json_object_set_new(o, "hls_url", hls) < 0 ? -ENOMEM : 0;
+    if (json_object_set_new(o, "sessions", list) < 0)
+        rc = -ENOMEM;
+    if (rc == 0)
+        rc = lc_api_sessions_collect(app->db, w->id, &items, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        json_t *so = session_json(app, w, &items[i], base, replay);
+        if (!so || json_array_append_new(list, so) < 0)
+            rc = -ENOMEM;
+    }
+    free(items);
+    if (rc < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 json_t *lc_api_webinar_json(lc_app_t *app, const lc_webinar_t *w, const char *base,
                             const char *live_state, bool with_settings)
 {
-    char path[160];
+    char path[96];
     lc_webinar_texts_t texts;
     if (lc_db_webinar_texts(app->db, w->id, &texts) < 0)
         return NULL;
@@ -200,22 +270,13 @@ json_t *lc_api_webinar_json(lc_app_t *app, const lc_webinar_t *w, const char *ba
         return NULL;
     snprintf(path, sizeof path, "/watch/%s", w->slug);
     json_object_set_new(o, "watch_url", url(base, path));
-    snprintf(path, sizeof path, "/live/%s/master.m3u8", w->slug);
-    json_object_set_new(o, "hls_url", url(base, path));
     json_object_set_new(o, "rtmp_url", json_string(app->cfg.rtmp_url));
     if (live_state)
         json_object_set_new(o, "live", json_string(live_state));
-    lc_session_t *items = NULL;
-    size_t n = 0;
-    json_t *list = json_array();
-    int rc = lc_api_sessions_collect(app->db, w->id, &items, &n);
-    for (size_t i = 0; list && rc == 0 && i < n; i++) {
-        json_t *so = session_json(app, &items[i], base);
-        if (!so || json_array_append_new(list, so) < 0)
-            rc = -ENOMEM;
-    }
-    free(items);
-    if (!list || rc < 0 || json_object_set_new(o, "sessions", list) < 0) {
+    /* Organisers get every URL; everyone else what the webinar's settings open to anyone. */
+    bool live = with_settings || lc_webinar_live_is_public(w);
+    bool replay = with_settings || lc_webinar_replay_is_public(w);
+    if (merge(o, lc_api_media_urls(app, w, base, live, replay)) < 0) {
         json_decref(o);
         return NULL;
     }
@@ -245,7 +306,7 @@ int lc_api_webinar_get(lc_req_t *req)
         return -ENOMEM;
     /* A stream that has just gone live has no playlist until its first segment is complete:
      * players wait for this instead of meeting a 404. */
-    lc_window_t *win = lc_live_window(app->live, w.slug);
+    lc_window_t *win = lc_live_window(app->live, w.live_key);
     lc_buf_t *master = win ? lc_window_master_playlist(win) : NULL;
     json_object_set_new(body, "playable", json_boolean(master && !lc_window_ended(win)));
     lc_buf_unref(master);
@@ -253,22 +314,26 @@ int lc_api_webinar_get(lc_req_t *req)
     return lc_reply_json(req, MHD_HTTP_OK, body);
 }
 
-int lc_api_session_get(lc_req_t *req)
+/* Answers one session with its webinar's slug, title and watch URL; the replay URLs when
+ * `replay_key` is the webinar's (the replay page's question), else as the public view has them.
+ * A key that does not match is a 404, like an unknown session. */
+static int reply_session(lc_req_t *req, const char *id_text, const char *replay_key)
 {
     lc_app_t *app = lc_req_app(req);
     int64_t id;
     lc_session_t s;
     lc_webinar_t w;
-    if (lc_parse_int64(lc_req_param(req, 0), 1, INT64_MAX, &id) < 0)
+    if (lc_parse_int64(id_text, 1, INT64_MAX, &id) < 0 ||
+        (replay_key && !lc_media_key_valid(replay_key)))
         return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such session");
-    int rc = lc_db_session_get(app->db, id, &s);
-    if (rc == 0)
-        rc = lc_db_webinar_get(app->db, s.webinar_id, &w);
+    int rc = lc_db_session_get_with_webinar(app->db, id, &s, &w);
+    if (rc == 0 && replay_key && !lc_media_key_matches(w.replay_key, replay_key))
+        rc = LC_ENOTFOUND;
     if (rc == LC_ENOTFOUND)
         return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such session");
     if (rc < 0)
         return rc;
-    json_t *body = session_json(app, &s, "");
+    json_t *body = session_json(app, &w, &s, "", replay_key || lc_webinar_replay_is_public(&w));
     char path[96];
     snprintf(path, sizeof path, "/watch/%s", w.slug);
     if (!body || json_object_set_new(body, "webinar",
@@ -278,4 +343,11 @@ int lc_api_session_get(lc_req_t *req)
         return -ENOMEM;
     }
     return lc_reply_json(req, MHD_HTTP_OK, body);
+}
+
+int lc_api_session_get(lc_req_t *req) { return reply_session(req, lc_req_param(req, 0), NULL); }
+
+int lc_api_replay_get(lc_req_t *req)
+{
+    return reply_session(req, lc_req_param(req, 1), lc_req_param(req, 0));
 }

@@ -601,9 +601,8 @@ int lc_db_session_end(lc_db_t *db, int64_t session_id, int64_t ended_at_ms, int6
     return rc;
 }
 
-int lc_db_session_get(lc_db_t *db, int64_t id, lc_session_t *out)
+static int session_get_locked(lc_db_t *db, int64_t id, lc_session_t *out)
 {
-    pthread_mutex_lock(&db->c.lock);
     sqlite3_stmt *st = db->st[ST_SESSION_GET];
     sqlite3_bind_int64(st, 1, id);
     int rc, r = sqlite3_step(st);
@@ -618,6 +617,26 @@ int lc_db_session_get(lc_db_t *db, int64_t id, lc_session_t *out)
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int lc_db_session_get(lc_db_t *db, int64_t id, lc_session_t *out)
+{
+    pthread_mutex_lock(&db->c.lock);
+    int rc = session_get_locked(db, id, out);
+    pthread_mutex_unlock(&db->c.lock);
+    return rc;
+}
+
+int lc_db_session_get_with_webinar(lc_db_t *db, int64_t id, lc_session_t *s, lc_webinar_t *w)
+{
+    pthread_mutex_lock(&db->c.lock);
+    int rc = session_get_locked(db, id, s);
+    if (rc == 0) {
+        sqlite3_stmt *st = db->st[ST_WEBINAR_GET];
+        sqlite3_bind_int64(st, 1, s->webinar_id);
+        rc = one_webinar(db, st, w, NULL);
+    }
     pthread_mutex_unlock(&db->c.lock);
     return rc;
 }

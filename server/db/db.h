@@ -147,6 +147,10 @@ int lc_db_session_begin(lc_db_t *db, int64_t webinar_id, int64_t started_at_ms, 
 int lc_db_session_end(lc_db_t *db, int64_t session_id, int64_t ended_at_ms, int64_t duration_ms,
                       bool recovered);
 int lc_db_session_get(lc_db_t *db, int64_t id, lc_session_t *out);
+/* A session and the webinar it belongs to, both read under one hold of the connection's lock
+ * (what the media handlers check a URL's key against): 0, LC_ENOTFOUND (no such session) or
+ * LC_EDB. */
+int lc_db_session_get_with_webinar(lc_db_t *db, int64_t id, lc_session_t *s, lc_webinar_t *w);
 /* The sessions of a webinar, oldest first. */
 int lc_db_session_list(lc_db_t *db, int64_t webinar_id,
                        int (*cb)(void *opaque, const lc_session_t *s), void *opaque);

@@ -33,13 +33,15 @@ static int not_found(lc_req_t *req, const char *what)
     return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", what);
 }
 
+/* Live media is published under the webinar's live key (app.c), so the window a URL's key names
+ * is the whole check: an unknown key finds none and gets the same 404 as a webinar off the air. */
 int lc_media_live_master(lc_req_t *req)
 {
     lc_app_t *app = lc_req_app(req);
-    const char *slug = lc_req_param(req, 0);
-    if (!lc_slug_valid(slug))
-        return not_found(req, "no such webinar");
-    lc_window_t *w = lc_live_window(app->live, slug);
+    const char *key = lc_req_param(req, 0);
+    if (!lc_media_key_valid(key))
+        return not_found(req, "this webinar is not live");
+    lc_window_t *w = lc_live_window(app->live, key);
     lc_buf_t *b = w ? lc_window_master_playlist(w) : NULL;
     lc_window_unref(w);
     if (!b)
@@ -162,15 +164,16 @@ static int live_part(lc_req_t *req, lc_window_t *w, int64_t msn, int64_t index, 
 int lc_media_live_file(lc_req_t *req)
 {
     lc_app_t *app = lc_req_app(req);
-    const char *slug = lc_req_param(req, 0);
+    const char *key = lc_req_param(req, 0);
     const char *name = lc_req_param(req, 2);
     int64_t session_id, a, b;
-    if (!lc_slug_valid(slug) || lc_parse_int64(lc_req_param(req, 1), 1, INT64_MAX, &session_id) < 0)
+    if (!lc_media_key_valid(key) ||
+        lc_parse_int64(lc_req_param(req, 1), 1, INT64_MAX, &session_id) < 0)
         return not_found(req, "no such stream");
     lc_name_kind_t kind = lc_parse_media_name(name, &a, &b);
     if (kind == LC_NAME_INVALID || kind == LC_NAME_DOWNLOAD || kind == LC_NAME_MASTER)
         return not_found(req, "no such file");
-    lc_window_t *w = lc_live_window(app->live, slug);
+    lc_window_t *w = lc_live_window(app->live, key);
     if (!w || lc_window_session_id(w) != session_id) {
         lc_window_unref(w);
         return not_found(req, "this session is not live");
@@ -201,19 +204,27 @@ int lc_media_live_file(lc_req_t *req)
     return lc_reply_buf(req, MHD_HTTP_OK, lc_content_type(name), buf, CACHE_IMMUTABLE);
 }
 
+/* A recording is served only under its webinar's replay key: a session id alone (they are
+ * sequential) or another webinar's key gets the same 404 as a session that does not exist. The
+ * files on disk stay named by session id (recorder/recorder.h). */
 int lc_media_vod_file(lc_req_t *req)
 {
     lc_app_t *app = lc_req_app(req);
-    const char *name = lc_req_param(req, 1);
+    const char *key = lc_req_param(req, 0);
+    const char *name = lc_req_param(req, 2);
     int64_t session_id, a, b;
-    if (lc_parse_int64(lc_req_param(req, 0), 1, INT64_MAX, &session_id) < 0)
+    if (!lc_media_key_valid(key) ||
+        lc_parse_int64(lc_req_param(req, 1), 1, INT64_MAX, &session_id) < 0)
         return not_found(req, "no such recording");
     lc_name_kind_t kind = lc_parse_media_name(name, &a, &b);
     if (kind != LC_NAME_PLAYLIST && kind != LC_NAME_INIT && kind != LC_NAME_SEGMENT &&
         kind != LC_NAME_DOWNLOAD)
         return not_found(req, "no such file");
     lc_session_t s;
-    int rc = lc_db_session_get(app->db, session_id, &s);
+    lc_webinar_t w;
+    int rc = lc_db_session_get_with_webinar(app->db, session_id, &s, &w);
+    if (rc == 0 && !lc_media_key_matches(w.replay_key, key))
+        rc = LC_ENOTFOUND;
     if (rc == LC_ENOTFOUND)
         return not_found(req, "no such recording");
     if (rc < 0)

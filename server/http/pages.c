@@ -31,8 +31,11 @@ int lc_page_watch(lc_req_t *req)
 
 int lc_page_replay(lc_req_t *req)
 {
+    /* The page asks /api/replays/{key}/{session}, which checks the key; only the form of the
+     * URL is checked here. */
     int64_t id;
-    if (lc_parse_int64(lc_req_param(req, 0), 1, INT64_MAX, &id) < 0)
+    if (!lc_media_key_valid(lc_req_param(req, 0)) ||
+        lc_parse_int64(lc_req_param(req, 1), 1, INT64_MAX, &id) < 0)
         return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such recording");
     return send_embedded(req, "replay.html", "no-cache");
 }

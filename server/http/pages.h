@@ -1,5 +1,5 @@
-/* Handlers for the web pages: /, /watch/{slug}, /replay/{session}, /setup/{token}, /login,
- * /static/{file}. */
+/* Handlers for the web pages: /, /watch/{slug}, /replay/{replay_key}/{session}, /setup/{token},
+ * /login, /static/{file}. */
 #ifndef LC_HTTP_PAGES_H
 #define LC_HTTP_PAGES_H
 

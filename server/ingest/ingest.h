@@ -12,17 +12,19 @@
 
 #include "live/live.h"
 
-#define LC_SLUG_MAX 64 /* including the NUL */
+#define LC_MEDIA_NAME_MAX 64 /* including the NUL */
 
 typedef struct lc_ingest lc_ingest_t;
 
 typedef struct {
     /* Maps a stream key to the webinar it publishes. Called on the listener thread when a
      * `publish` arrives (app = the connect's application name, "live"). Returns 0 and fills
-     * *webinar_id and slug, or LC_EDENIED for an unknown key (the publish is refused with
-     * NetStream.Publish.BadName and the connection closed). Must compare in constant time. */
+     * *webinar_id and media_name (the name its live media is published under, lc_live_publish:
+     * the webinar's live key, a secret the ingest never logs), or LC_EDENIED for an unknown key
+     * (the publish is refused with NetStream.Publish.BadName and the connection closed). Must
+     * compare in constant time. */
     int (*authorize)(void *opaque, const char *app, const char *stream_key, int64_t *webinar_id,
-                     char slug[LC_SLUG_MAX]);
+                     char media_name[LC_MEDIA_NAME_MAX]);
     void *opaque;
 } lc_ingest_hooks_t;
 

@@ -87,16 +87,15 @@ static int sink_publish(void *opaque, const char *app, const char *key)
     if (!ing->hooks.authorize || !ing->live)
         return LC_EDENIED;
     int64_t webinar_id = 0;
-    char slug[LC_SLUG_MAX] = {0};
-    int rc = ing->hooks.authorize(ing->hooks.opaque, app, key, &webinar_id, slug);
+    char name[LC_MEDIA_NAME_MAX] = {0};
+    int rc = ing->hooks.authorize(ing->hooks.opaque, app, key, &webinar_id, name);
     if (rc < 0)
         return rc;
-    slug[LC_SLUG_MAX - 1] = 0;
-    rc = lc_live_publish(ing->live, webinar_id, slug, &cl->pub);
+    name[LC_MEDIA_NAME_MAX - 1] = 0;
+    rc = lc_live_publish(ing->live, webinar_id, name, &cl->pub);
     if (rc < 0)
         return rc;
-    LC_INFO(TAG, "conn %" PRIu64 ": publishing webinar %" PRId64 " (%s)", cl->id, webinar_id,
-            slug);
+    LC_INFO(TAG, "conn %" PRIu64 ": publishing webinar %" PRId64, cl->id, webinar_id);
     return 0;
 }
 

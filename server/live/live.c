@@ -1,4 +1,5 @@
-/* The registry of live streams, keyed by webinar id (publishing) and slug (reading). A stream
+/* The registry of live streams, keyed by webinar id (publishing) and media name (reading: the
+ * webinar's live key, the secret part of its /live/ URLs). A stream
  * stays listed while it runs, waits in grace, ends, and lingers; it is retired (no longer found)
  * when its webinar goes live again with a new session, and freed once its worker has exited.
  *
@@ -16,10 +17,11 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "live/stream.h"
 
 #define TAG "live"
-#define SLUG_MAX 255
+#define NAME_MAX_LEN 255
 
 typedef struct entry {
     struct entry *next;
@@ -119,22 +121,31 @@ void lc_live_free(lc_live_t **plive)
     free(live);
 }
 
-/* The newest stream of a webinar (or with a slug) that is not retired. Called with mu held. */
-static entry_t *find_locked(lc_live_t *live, int64_t webinar_id, const char *slug)
+/* Whether a stream's name is `name`. The name is a secret that HTTP requests guess at: compared
+ * in constant time (for names of the same length, which every live key has). */
+static bool name_is(const lc_stream_t *s, const char *name, size_t len)
 {
+    const char *mine = lc_stream_name(s);
+    return strlen(mine) == len && lc_ct_equal(mine, name, len);
+}
+
+/* The newest stream of a webinar (or with a name) that is not retired. Called with mu held. */
+static entry_t *find_locked(lc_live_t *live, int64_t webinar_id, const char *name)
+{
+    size_t len = name ? strlen(name) : 0;
     for (entry_t *e = live->entries; e; e = e->next) {
         if (e->retired)
             continue;
-        if (slug ? strcmp(lc_stream_slug(e->s), slug) == 0 : lc_stream_webinar(e->s) == webinar_id)
+        if (name ? name_is(e->s, name, len) : lc_stream_webinar(e->s) == webinar_id)
             return e;
     }
     return NULL;
 }
 
-int lc_live_publish(lc_live_t *live, int64_t webinar_id, const char *slug, lc_publisher_t **out)
+int lc_live_publish(lc_live_t *live, int64_t webinar_id, const char *name, lc_publisher_t **out)
 {
     *out = NULL;
-    if (!slug || !slug[0] || strlen(slug) > SLUG_MAX)
+    if (!name || !name[0] || strlen(name) > NAME_MAX_LEN)
         return -EINVAL;
     entry_t *fresh = calloc(1, sizeof *fresh);
     if (!fresh)
@@ -149,7 +160,7 @@ int lc_live_publish(lc_live_t *live, int64_t webinar_id, const char *slug, lc_pu
             e->retired = true;
             lc_stream_stop(e->s);
         }
-        fresh->s = lc_stream_new(&live->cfg, &live->hooks, webinar_id, slug);
+        fresh->s = lc_stream_new(&live->cfg, &live->hooks, webinar_id, name);
         if (fresh->s) {
             fresh->next = live->entries;
             live->entries = fresh;
@@ -193,12 +204,12 @@ lc_live_state_t lc_live_state(lc_live_t *live, int64_t webinar_id, int64_t *sess
     return st;
 }
 
-lc_window_t *lc_live_window(lc_live_t *live, const char *slug)
+lc_window_t *lc_live_window(lc_live_t *live, const char *name)
 {
-    if (!slug)
+    if (!name)
         return NULL;
     pthread_mutex_lock(&live->mu);
-    entry_t *e = find_locked(live, 0, slug);
+    entry_t *e = find_locked(live, 0, name);
     lc_window_t *w = e ? lc_stream_window(e->s) : NULL;
     pthread_mutex_unlock(&live->mu);
     return w;

@@ -71,11 +71,12 @@ void lc_live_free(lc_live_t **plive);
 
 /* ---- ingest side ------------------------------------------------------------------------- */
 
-/* Attaches a publisher for `webinar_id` (whose public slug is `slug`). Joins the stream in grace
- * if there is one, otherwise starts a new session. Returns 0 and *out, LC_ECONFLICT when the
- * webinar already has a publisher attached, or another negative code. Any thread; the publisher
- * is then used by that one thread. */
-int lc_live_publish(lc_live_t *live, int64_t webinar_id, const char *slug, lc_publisher_t **out);
+/* Attaches a publisher for `webinar_id`, whose media readers find under `name` (copied; the
+ * webinar's live key, so a secret: it is never logged). Joins the stream in grace if there is
+ * one, otherwise starts a new session. Returns 0 and *out, LC_ECONFLICT when the webinar already
+ * has a publisher attached, -EINVAL for an empty name or one over 255 bytes, or another negative
+ * code. Any thread; the publisher is then used by that one thread. */
+int lc_live_publish(lc_live_t *live, int64_t webinar_id, const char *name, lc_publisher_t **out);
 
 /* Declares the tracks of this run. Exactly one call, before the first packet. Either parameter
  * may be NULL (audio-only or video-only) but not both. Borrows the parameters (copied).
@@ -114,8 +115,9 @@ typedef enum {
 /* State of the webinar's stream and, when not offline, its session id. Any thread. */
 lc_live_state_t lc_live_state(lc_live_t *live, int64_t webinar_id, int64_t *session_id);
 
-/* The HLS window of the webinar with this slug (live or recently ended), as a new reference the
- * caller must lc_window_unref; NULL when there is none. Any thread. */
-lc_window_t *lc_live_window(lc_live_t *live, const char *slug);
+/* The HLS window of the stream published under `name` (live or recently ended), as a new
+ * reference the caller must lc_window_unref; NULL when there is none. Names are compared in
+ * constant time (they are guessed at by HTTP clients). Any thread. */
+lc_window_t *lc_live_window(lc_live_t *live, const char *name);
 
 #endif

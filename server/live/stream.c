@@ -63,7 +63,7 @@ struct lc_stream {
     const lc_live_config_t *cfg;
     const lc_live_hooks_t *hooks;
     int64_t webinar_id;
-    char *slug;
+    char *name; /* the webinar's media name (its live key: a secret, never logged) */
     pthread_t thread;
     bool thread_started;
 
@@ -188,7 +188,7 @@ static void free_publisher(lc_publisher_t *pub)
 /* ---- construction -------------------------------------------------------------------------- */
 
 lc_stream_t *lc_stream_new(const lc_live_config_t *cfg, const lc_live_hooks_t *hooks,
-                           int64_t webinar_id, const char *slug)
+                           int64_t webinar_id, const char *name)
 {
     lc_stream_t *s = calloc(1, sizeof *s);
     if (!s)
@@ -203,10 +203,10 @@ lc_stream_t *lc_stream_new(const lc_live_config_t *cfg, const lc_live_hooks_t *h
     s->cfg = cfg;
     s->hooks = hooks;
     s->webinar_id = webinar_id;
-    s->slug = strdup(slug);
+    s->name = strdup(name);
     s->state = ST_STARTING;
     s->attached = true;
-    if (mu && wake && begun && s->slug)
+    if (mu && wake && begun && s->name)
         return s;
     if (mu)
         pthread_mutex_destroy(&s->mu);
@@ -214,7 +214,7 @@ lc_stream_t *lc_stream_new(const lc_live_config_t *cfg, const lc_live_hooks_t *h
         pthread_cond_destroy(&s->wake);
     if (begun)
         pthread_cond_destroy(&s->begun);
-    free(s->slug);
+    free(s->name);
     free(s);
     return NULL;
 }
@@ -597,7 +597,7 @@ lc_window_t *lc_stream_window(lc_stream_t *s)
 }
 
 int64_t lc_stream_webinar(const lc_stream_t *s) { return s->webinar_id; }
-const char *lc_stream_slug(const lc_stream_t *s) { return s->slug; }
+const char *lc_stream_name(const lc_stream_t *s) { return s->name; }
 
 void lc_stream_stop(lc_stream_t *s)
 {
@@ -630,7 +630,7 @@ void lc_stream_free(lc_stream_t **ps)
     pthread_cond_destroy(&s->begun);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->mu);
-    free(s->slug);
+    free(s->name);
     free(s);
 }
 

@@ -23,7 +23,7 @@ typedef struct lc_stream lc_stream_t;
  * (so that a concurrent publish sees a conflict); no thread yet. `cfg` and `hooks` are borrowed
  * and must outlive the stream (they belong to the registry). Returns NULL when out of memory. */
 lc_stream_t *lc_stream_new(const lc_live_config_t *cfg, const lc_live_hooks_t *hooks,
-                           int64_t webinar_id, const char *slug);
+                           int64_t webinar_id, const char *name);
 
 /* Starts the worker, which runs session_begin, and waits for its answer (one database insert).
  * Returns 0 and the first publisher, or the hook's code: the worker then exits on its own and the
@@ -42,7 +42,8 @@ lc_live_state_t lc_stream_state(lc_stream_t *s, int64_t *session_id);
 lc_window_t *lc_stream_window(lc_stream_t *s);
 
 int64_t lc_stream_webinar(const lc_stream_t *s);
-const char *lc_stream_slug(const lc_stream_t *s);
+/* The name readers find the stream by (lc_live_window); a secret: never log it. */
+const char *lc_stream_name(const lc_stream_t *s);
 
 /* Asks the worker to wind down without waiting: a session in grace ends now, an ended stream
  * stops lingering (its window is released). A stream whose publisher is still attached (the

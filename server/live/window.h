@@ -78,7 +78,7 @@ lc_buf_t *lc_window_media_playlist(lc_window_t *w);
  * full media playlist when low latency is off or nothing is old enough to skip. */
 lc_buf_t *lc_window_media_playlist_delta(lc_window_t *w);
 /* The multivariant playlist (one variant for now) pointing at "<session_id>/index.m3u8"
- * (relative to /live/<slug>/master.m3u8, docs/urls.md), or "index.m3u8" for session 0. NULL
+ * (relative to /live/<live key>/master.m3u8, docs/urls.md), or "index.m3u8" for session 0. NULL
  * while the media playlist is (so that it never names one that is not there yet). */
 lc_buf_t *lc_window_master_playlist(lc_window_t *w);
 lc_buf_t *lc_window_init(lc_window_t *w, int init_id);

@@ -152,8 +152,8 @@ test(`hls.js (low-latency mode) plays within ${MAX_LATENCY_S} s of the live edge
     const origin = new URL(server.httpBase).origin;
     const foreign = requests.filter((u) => !u.startsWith('data:') && new URL(u).origin !== origin);
     assert.deepEqual(foreign, [], 'every request goes to the lectern server');
-    const live = requests.map((u) => new URL(u)).filter((u) =>
-      u.pathname.startsWith(`/live/${w.slug}/`));
+    const liveDir = new URL('.', w.hls_url).pathname; // /live/{live key}/
+    const live = requests.map((u) => new URL(u)).filter((u) => u.pathname.startsWith(liveDir));
     assert.ok(live.some((u) => /\/part-\d+\.\d+\.m4s$/.test(u.pathname)),
       'the player fetched LL-HLS parts');
     assert.ok(live.some((u) => u.pathname.endsWith('/index.m3u8') &&

@@ -105,10 +105,10 @@ test('watch page: not started → live and playing → ended → the replay play
       const href = await link.getAttribute('href');
       const api = await getJSON(server.url(`/api/webinars/${w.slug}`));
       const session = api.sessions[api.sessions.length - 1];
-      assert.equal(href, `/replay/${session.id}`, 'the link goes to the replay of this session');
+      assert.match(href, new RegExp(`^/replay/[0-9a-f]{32}/${session.id}$`));
+      assert.equal(href, session.replay_page_url, 'the link goes to the replay of this session');
 
-      await Promise.all([page.waitForURL(server.url(`/replay/${session.id}`), { timeout: 10000 }),
-        link.click()]);
+      await Promise.all([page.waitForURL(server.url(href), { timeout: 10000 }), link.click()]);
       const replay = await expectState(page, 'replay', 10000);
       assert.deepEqual(replay.states, ['loading', 'replay'], 'the replay page states');
       const v = await expectPlaying(page, 'replay video', { overMs: 3000, minAdvance: 2 });
@@ -120,15 +120,46 @@ test('watch page: not started → live and playing → ended → the replay play
         new URL(u).origin !== origin);
       assert.deepEqual(foreign, [], 'every request goes to the lectern server');
       const paths = requests.map((u) => new URL(u).pathname);
-      assert.ok(paths.some((x) => x.startsWith(`/live/${w.slug}/`) && x.endsWith('.m4s')),
-        'the live player fetched live media');
-      assert.ok(paths.some((x) => x.startsWith(`/vod/${session.id}/`) && x.endsWith('.m4s')),
-        'the replay player fetched recorded media');
+      const dirOf = (u) => new URL('.', new URL(u, server.httpBase)).pathname;
+      assert.ok(paths.some((x) => x.startsWith(dirOf(w.hls_url)) && x.endsWith('.m4s')),
+        'the live player fetched live media (under the live key)');
+      assert.ok(paths.some((x) => x.startsWith(dirOf(session.replay_url)) && x.endsWith('.m4s')),
+        'the replay player fetched recorded media (under the replay key)');
       assert.deepEqual(problems, [], 'no console errors and no page errors');
     } finally {
       await context.close();
     }
   });
+
+test('watch page of a registration-only webinar: no player, a link to register', async () => {
+  const w = await createWebinar(server, 'Registered attendees only', { access: 'registration' });
+  const context = await browser.newContext();
+  await context.addInitScript(RECORD_STATES);
+  const requests = [];
+  context.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  const page = await context.newPage();
+  const p = push(server.publishUrl(w.stream_key), { seconds: 30 });
+  try {
+    // Live and playable for those who may watch: the organiser's URL plays.
+    await waitFor(async () => (await getJSON(server.url(`/api/webinars/${w.slug}`))).playable,
+      20000, 'the webinar to be playable');
+    await page.goto(server.url(`/watch/${w.slug}`));
+    const st = await expectState(page, 'registration', 5000);
+    assert.match(st.text, /registration/i);
+    const link = page.locator('#register-link');
+    await link.waitFor({ state: 'visible', timeout: 5000 });
+    assert.equal(await link.getAttribute('href'), `/w/${w.slug}`, 'the link to register');
+    await sleep(2500); // a refresh or two of the page's state
+    const v = await videoOf(page);
+    assert.equal(v.hidden, true, 'the video element stays hidden');
+    assert.deepEqual(requests.filter((x) => /^\/(live|vod)\//.test(x)), [],
+      'the page asked for no media');
+    assert.deepEqual((await statusOf(page)).states, ['loading', 'registration']);
+  } finally {
+    await context.close();
+    await Promise.race([p.kill('SIGINT'), sleep(10000)]);
+  }
+});
 
 test('the server shuts down cleanly; its log has no IP address and no stream key', async () => {
   await stopAndCheck(server);

@@ -276,10 +276,13 @@ async function runPlayer({ id, edge, kind, acceptEncoding, via, ranges, slug, de
   };
 
   try {
+    let api;
     for (const [p, what] of [[`/watch/${slug}`, 'page'], ['/static/player.js', 'static'],
       [`/api/webinars/${slug}`, 'api']])
-      await get(p, what);
-    const masterPath = `/live/${slug}/master.m3u8`;
+      api = await get(p, what);
+    if (api.status !== 200) return;
+    // The live URL, as the watch page takes it: from the webinar's (public) API answer.
+    const masterPath = new URL(JSON.parse(text(api)).hls_url, edge.base).pathname;
     const master = await get(masterPath, 'master');
     if (master.status !== 200) return;
     const variant = text(master).split('\n').find((l) => l && !l.startsWith('#'));

@@ -32,13 +32,16 @@ test('webinar create --json: id, slug, a strong stream key, and the URLs', async
   assert.equal(w.state, 'scheduled');
   assert.equal(w.rtmp_url, server.rtmpBase);
   assert.equal(w.watch_url, `${server.httpBase}/watch/${w.slug}`);
-  assert.equal(w.hls_url, `${server.httpBase}/live/${w.slug}/master.m3u8`);
+  // Live media is named by the webinar's live key (128 random bits), never by its public slug.
+  assert.match(w.hls_url, new RegExp(`^${server.httpBase}/live/[0-9a-f]{32}/master\\.m3u8$`),
+    'hls_url names a 32-hex live key');
   assert.deepEqual(w.sessions, []);
 
   // A second webinar gets another key and slug.
   const other = await createWebinar(server, 'Quarterly update: Q3 "numbers" & more');
   assert.notEqual(other.stream_key, w.stream_key);
   assert.notEqual(other.slug, w.slug);
+  assert.notEqual(other.hls_url, w.hls_url, 'and another live key');
 
   // The running server sees what the tool created in the same data directory.
   const api = await apiWebinar(server, w.slug);
@@ -59,8 +62,11 @@ test('webinar create --json: id, slug, a strong stream key, and the URLs', async
 });
 
 test('API errors are JSON with the documented codes', async () => {
+  const noKey = '0'.repeat(32);
   for (const url of ['/api/webinars/no-such-webinar', '/api/sessions/999999',
-    '/live/no-such-webinar/master.m3u8', '/vod/999999/index.m3u8']) {
+    `/api/replays/${noKey}/999999`, '/live/no-such-webinar/master.m3u8',
+    `/live/${noKey}/master.m3u8`, `/live/${noKey}/1/index.m3u8`, '/vod/999999/index.m3u8',
+    `/vod/${noKey}/999999/index.m3u8`, `/replay/${noKey}/x`, '/replay/1']) {
     const r = await request(server.url(url));
     assert.equal(r.status, 404, url);
     assert.match(r.headers.get('content-type'), /^application\/json/, url);
@@ -104,7 +110,8 @@ test(`push ${PUSH_S} s: live HLS, then an instant replay and an MP4 download`, a
   assert.equal(live.webinar.sessions.length, 1);
   assert.equal(live.session.state, 'live');
   sessionId = live.session.id;
-  assert.equal(live.mediaUrl, server.url(`/live/${webinar.slug}/${sessionId}/index.m3u8`),
+  assert.equal(live.masterUrl, webinar.hls_url, 'the live stream is at the organiser\'s hls_url');
+  assert.equal(live.mediaUrl, new URL(`${sessionId}/index.m3u8`, webinar.hls_url).href,
     'the master names the session\'s media playlist');
   const s = await getJSON(server.url(`/api/sessions/${sessionId}`));
   assert.equal(s.state, 'live');
@@ -207,14 +214,18 @@ test(`push ${PUSH_S} s: live HLS, then an instant replay and an MP4 download`, a
   assert.equal(ended.w.live, 'offline');
   assert.equal(ended.w.sessions.length, 1);
   assert.equal(ended.last.id, sessionId);
-  assert.equal(ended.last.replay_url, `/vod/${sessionId}/index.m3u8`);
+  // Recordings are named by the webinar's replay key, another secret than the live key.
+  const [, replayKey] = new RegExp(`^/vod/([0-9a-f]{32})/${sessionId}/index\\.m3u8$`)
+    .exec(ended.last.replay_url) ?? [];
+  assert.ok(replayKey, `replay_url ${ended.last.replay_url} names a replay key and the session`);
+  assert.ok(!webinar.hls_url.includes(replayKey), 'the replay key is not the live key');
 
   // The live playlist of the ended session says so too.
   const liveEnd = await getPlaylist(live.mediaUrl);
   assert.equal(liveEnd.playlist.endlist, true, 'live playlist gets EXT-X-ENDLIST at the end');
 
   // The replay.
-  const vod = await getPlaylist(server.url(`/vod/${sessionId}/index.m3u8`));
+  const vod = await getPlaylist(server.url(ended.last.replay_url));
   assert.equal(vod.headers.get('cache-control'), 'public, max-age=3600', 'replay Cache-Control');
   const { probe: vp } = await checkReplay(server, sessionId, { seconds: PUSH_S });
   const rv = vp.streams.find((x) => x.codec_type === 'video');
@@ -228,7 +239,8 @@ test(`push ${PUSH_S} s: live HLS, then an instant replay and an MP4 download`, a
   assert.ok(Math.abs(api.duration_s - PUSH_S) <= 1, `duration_s ${api.duration_s}`);
   const wall = (Date.parse(api.ended_at) - Date.parse(api.started_at)) / 1000;
   assert.ok(Math.abs(wall - PUSH_S) <= 2.5, `ended_at - started_at = ${wall} s`);
-  assert.equal(api.replay_page_url, `/replay/${sessionId}`);
+  assert.equal(api.replay_url, ended.last.replay_url);
+  assert.equal(api.replay_page_url, `/replay/${replayKey}/${sessionId}`);
   const page = await request(server.url(api.replay_page_url));
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type'), /^text\/html/);
@@ -237,13 +249,13 @@ test(`push ${PUSH_S} s: live HLS, then an instant replay and an MP4 download`, a
   const shown = await showWebinar(server, webinar.id);
   assert.equal(shown.state, 'ended');
   assert.equal(shown.sessions.length, 1);
-  assert.equal(shown.sessions[0].replay_url, `${server.httpBase}/vod/${sessionId}/index.m3u8`);
+  assert.equal(shown.sessions[0].replay_url, `${server.httpBase}${ended.last.replay_url}`);
   const withMp4 = await waitFor(async () => {
     const w = await showWebinar(server, webinar.id);
     return w.sessions[0].download_url ? w : null;
   }, 30000, 'the MP4 download (webinar show --json download_url)', 500);
   const mp4Url = withMp4.sessions[0].download_url;
-  assert.equal(mp4Url, `${server.httpBase}/vod/${sessionId}/download.mp4`);
+  assert.equal(mp4Url, `${server.httpBase}/vod/${replayKey}/${sessionId}/download.mp4`);
   const mp = await checkDownload(server, sessionId, { seconds: PUSH_S, url: mp4Url });
   assert.deepEqual(mp.streams.map((x) => x.codec_name).sort(), ['aac', 'h264']);
 });

@@ -47,8 +47,7 @@ test('LL-HLS during a real push: tags, cadence, blocking reload, hints, delta, g
     try {
       const w = await createWebinar(server, 'Low latency');
       const p = push(server.publishUrl(w.stream_key), { seconds: 40 });
-      await waitLive(server, w.slug);
-      const masterUrl = server.url(`/live/${w.slug}/master.m3u8`);
+      const { masterUrl } = await waitLive(server, w.slug);
       const { playlist: master } = await getPlaylist(masterUrl);
       const mediaUrl = variantUrl(masterUrl, master);
       const base = mediaUrl.slice(0, mediaUrl.lastIndexOf('/') + 1);
@@ -265,8 +264,7 @@ test('a blocking reload that cannot be answered within three target durations ge
     try {
       const w = await createWebinar(server, 'Stalled');
       const p = push(server.publishUrl(w.stream_key), { seconds: 30 });
-      await waitLive(server, w.slug);
-      const masterUrl = server.url(`/live/${w.slug}/master.m3u8`);
+      const { masterUrl } = await waitLive(server, w.slug);
       const mediaUrl = variantUrl(masterUrl, (await getPlaylist(masterUrl)).playlist);
       await waitPushed(p, 3);
       await p.kill('SIGKILL'); // the presenter's connection drops: no new parts (grace period)

@@ -11,7 +11,7 @@ import path from 'node:path';
 import {
   test, startServer, stopAndCheck, api, assertError, loginOrganiser, rememberSecret, httpRequest,
   lecternJSON, runLectern, push, pushExit, waitLive, waitEnded, waitFor, waitExportsDone,
-  apiWebinar, LECTERN_BIN,
+  apiWebinar, trackWebinar, LECTERN_BIN,
 } from '../lib/harness.mjs';
 
 let server;
@@ -36,9 +36,7 @@ async function create(body) {
   const r = await as('POST', ADMIN, { body });
   assert.equal(r.status, 201, `create: ${r.body}`);
   assert.match(r.json.stream_key, /^[A-Za-z0-9_-]{32}$/);
-  rememberSecret(r.json.stream_key);
-  server.slugs.add(r.json.slug);
-  return r.json;
+  return trackWebinar(server, r.json);
 }
 
 async function get(id) {
@@ -339,7 +337,7 @@ test('a live webinar is not deleted; a rotated key no longer publishes; deleting
   await waitFor(async () => (await apiWebinar(server, w.slug)).sessions.length === 2 &&
     (await apiWebinar(server, w.slug)).state === 'ended', 15000, 'the second session to end');
   await waitExportsDone(server);
-  const sessions = (await apiWebinar(server, w.slug)).sessions;
+  const sessions = (await get(w.id)).sessions; // the organiser's view: with the media URLs
   const dirs = sessions.map((s) => path.join(server.dataDir, 'recordings', String(s.id)));
   assert.ok(dirs.every((d) => fs.existsSync(path.join(d, 'download.mp4'))));
   assert.equal(sessions[0].id, s1.id);
@@ -348,8 +346,9 @@ test('a live webinar is not deleted; a rotated key no longer publishes; deleting
   server.slugs.delete(w.slug);
   await waitFor(() => dirs.every((d) => !fs.existsSync(d)), 10000, 'the recordings to go');
   for (const s of sessions) {
-    assertError(await httpRequest(server.url(`/vod/${s.id}/index.m3u8`)), 404, 'not_found');
-    assertError(await httpRequest(server.url(`/api/sessions/${s.id}`)), 404, 'not_found');
+    for (const u of [s.replay_url, s.download_url, `/api/sessions/${s.id}`,
+      s.replay_page_url.replace('/replay/', '/api/replays/')])
+      assertError(await httpRequest(server.url(u)), 404, 'not_found');
   }
   const gone = push(server.publishUrl(key), { seconds: 10 });
   assert.notEqual(await pushExit(gone, 8000, 'a deleted webinar\'s key to be refused'), 0);
@@ -359,8 +358,7 @@ test('lectern webinar create takes the same settings, with the same rules', asyn
   const base = ['--data-dir', server.dataDir];
   const w = await lecternJSON(['webinar', 'create', '--title', 'From the CLI', '--public',
     '--on-demand', '--duration', '5400', '--description', 'Evergreen <b>talk</b>', ...base]);
-  rememberSecret(w.stream_key);
-  server.slugs.add(w.slug);
+  trackWebinar(server, w);
   assert.equal(w.access, 'public');
   assert.equal(w.on_demand, true);
   assert.equal(w.starts_at, null);
@@ -369,8 +367,7 @@ test('lectern webinar create takes the same settings, with the same rules', asyn
   assert.equal(w.retention_days, 90);
   const t = await lecternJSON(['webinar', 'create', '--title=Timed',
     '--starts-at=2026-12-01T15:00:00-05:00', ...base]);
-  rememberSecret(t.stream_key);
-  server.slugs.add(t.slug);
+  trackWebinar(server, t);
   assert.equal(t.starts_at, '2026-12-01T20:00:00.000Z');
   assert.equal(t.access, 'registration');
   // The API sees what the CLI made.

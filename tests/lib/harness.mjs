@@ -355,6 +355,7 @@ export async function startServer({ dataDir, dataDirFlag = true, args = [],
       return exited;
     },
     slugs: new Set(), // webinars made with createWebinar (see waitExportsDone)
+    webinars: new Map(), // slug → the organiser's view of it (trackWebinar)
     url: (p) => `http://${ready.http}${p}`,
     publishUrl: (key) => `rtmp://${ready.rtmp}/live/${key}`,
   };
@@ -387,11 +388,14 @@ export function assertCleanLog(server, { allowErrors = false } = {}) {
 }
 
 /* Waits until every ended session of the webinars made with createWebinar has its MP4
- * download, so that a shutdown that is not itself under test does not interrupt an export. */
+ * download, so that a shutdown that is not itself under test does not interrupt an export. Asks
+ * the organiser's view (`lectern webinar list`): the public one hides the URLs of webinars that
+ * are not open to anyone. */
 export async function waitExportsDone(server, timeoutMs = 30000) {
   await waitFor(async () => {
-    for (const slug of server.slugs) {
-      const w = await apiWebinar(server, slug);
+    const { webinars } = await lecternJSON(['webinar', 'list', ...toolArgs(server)]);
+    for (const w of webinars.filter((x) => server.slugs.has(x.slug))) {
+      rememberMediaKeys(w);
       const pending = w.sessions.filter((s) => s.state === 'ended' && !s.download_url);
       if (pending.length) throw new Error(`sessions ${pending.map((s) => s.id)} have no MP4`);
     }
@@ -449,18 +453,44 @@ function toolArgs(server) {
     '--rtmp-url', server.rtmpBase];
 }
 
-/* Creates a webinar with the CLI while the server runs; returns the CLI's JSON (with
- * stream_key). The key is remembered: assertCleanLog checks that no log ever shows it. */
-export async function createWebinar(server, title) {
-  const w = await lecternJSON(['webinar', 'create', '--title', title, ...toolArgs(server)]);
-  assert.equal(typeof w.stream_key, 'string', 'webinar create --json gives stream_key');
-  knownKeys.add(w.stream_key);
-  server.slugs.add(w.slug);
+/* The media keys in a webinar's URLs (its live key in hls_url, its replay key in the sessions'
+ * URLs), remembered as secrets: no log may show them (assertCleanLog). Returns `w`. */
+export function rememberMediaKeys(w) {
+  const urls = [w.hls_url, ...(w.sessions ?? []).flatMap((s) => [s.replay_url,
+    s.replay_page_url, s.download_url])];
+  for (const u of urls) {
+    const m = /\/(?:live|vod|replay)\/([0-9a-f]{32})\//.exec(u ?? '');
+    if (m) knownKeys.add(m[1]);
+  }
   return w;
 }
 
-export function showWebinar(server, idOrSlug) {
-  return lecternJSON(['webinar', 'show', String(idOrSlug), ...toolArgs(server)]);
+/* Keeps a webinar the test made (the organiser's view of it: the CLI's or the admin API's
+ * answer): its stream key and media keys are secrets for assertCleanLog, its exports are waited
+ * for (waitExportsDone), and its hls_url is what the live helpers below play. Returns `w`. */
+export function trackWebinar(server, w) {
+  if (w.stream_key) knownKeys.add(w.stream_key);
+  server.slugs.add(w.slug);
+  server.webinars.set(w.slug, rememberMediaKeys(w));
+  return w;
+}
+
+/* Creates a webinar with the CLI while the server runs; returns the CLI's JSON (with
+ * stream_key, and the organiser's URLs). `access`: 'public' (the default here: most tests watch
+ * without registering, with the URLs of the public API) or 'registration'. The secrets are
+ * remembered: assertCleanLog checks that no log ever shows them. */
+export async function createWebinar(server, title, { access = 'public' } = {}) {
+  const w = await lecternJSON(['webinar', 'create', '--title', title,
+    ...(access === 'public' ? ['--public'] : []), ...toolArgs(server)]);
+  assert.equal(typeof w.stream_key, 'string', 'webinar create --json gives stream_key');
+  assert.equal(w.access, access, 'webinar create --json: access');
+  return trackWebinar(server, w);
+}
+
+/* The organiser's view of a webinar (`lectern webinar show --json`): every media URL. */
+export async function showWebinar(server, idOrSlug) {
+  return rememberMediaKeys(await lecternJSON(['webinar', 'show', String(idOrSlug),
+    ...toolArgs(server)]));
 }
 
 /* ---- presenters (real ffmpeg) ------------------------------------------------------------- */
@@ -668,10 +698,34 @@ export function lastSession(w) {
   return w.sessions[w.sessions.length - 1];
 }
 
+/* The webinar's live multivariant playlist URL as its organiser has it (hls_url: the live key
+ * never changes), whatever its access; absolute. */
+export async function hlsUrl(server, slug) {
+  const w = server.webinars.get(slug) ?? await showWebinar(server, slug);
+  server.webinars.set(slug, w);
+  return new URL(w.hls_url, server.httpBase).href;
+}
+
+/* A session's media URLs (absolute; null until they exist), from the API answers: the public
+ * /api/sessions/{id} when it gives them, else the organiser's view (`lectern webinar show`),
+ * which always does. Returns the session's JSON with those URLs. */
+export async function sessionMedia(server, sessionId) {
+  let s = await getJSON(server.url(`/api/sessions/${sessionId}`));
+  if (!s.replay_url) {
+    const w = await showWebinar(server, s.webinar.slug);
+    s = w.sessions.find((x) => x.id === sessionId);
+    assert.ok(s, `webinar ${w.slug} lists session ${sessionId}`);
+  }
+  const abs = (u) => (u ? new URL(u, server.httpBase).href : null);
+  rememberMediaKeys({ sessions: [s] });
+  return { ...s, replay_url: abs(s.replay_url), replay_page_url: abs(s.replay_page_url),
+    download_url: abs(s.download_url) };
+}
+
 /* Waits until the webinar is live (API says running) and its live master playlist exists;
- * returns { webinar, session, masterUrl, mediaUrl }. */
+ * returns { webinar (the public API's), session, masterUrl, mediaUrl }. */
 export async function waitLive(server, slug, timeoutMs = 15000) {
-  const masterUrl = server.url(`/live/${slug}/master.m3u8`);
+  const masterUrl = await hlsUrl(server, slug);
   return waitFor(async () => {
     const w = await apiWebinar(server, slug);
     if (w.live !== 'running') return null;
@@ -685,7 +739,7 @@ export async function waitLive(server, slug, timeoutMs = 15000) {
 
 /* Number of the newest complete segment of the webinar's live stream (-1 before the first). */
 export async function liveMsn(server, slug) {
-  const masterUrl = server.url(`/live/${slug}/master.m3u8`);
+  const masterUrl = await hlsUrl(server, slug);
   const { playlist } = await getPlaylist(masterUrl);
   const { playlist: media, text } = await getPlaylist(variantUrl(masterUrl, playlist));
   const segs = checkMediaPlaylist(media, text, `live playlist of ${slug}`);
@@ -700,14 +754,15 @@ export function waitAdvance(server, slug, msn, timeoutMs = 10000) {
   }, timeoutMs, `the live playlist of ${slug} to advance past segment ${msn}`, 250);
 }
 
-/* Waits until the webinar's newest session has ended and has a replay; returns
- * { webinar, session } from the API. */
+/* Waits until the webinar's newest session has ended and has a replay; returns { webinar (the
+ * public API's), session (with its media URLs: sessionMedia) }. */
 export function waitEnded(server, slug, timeoutMs = 5000) {
   return waitFor(async () => {
     const w = await apiWebinar(server, slug);
     const s = lastSession(w);
-    return w.state === 'ended' && s?.state === 'ended' && s.replay_url ? { webinar: w, session: s }
-      : null;
+    if (w.state !== 'ended' || s?.state !== 'ended') return null;
+    const session = await sessionMedia(server, s.id);
+    return session.replay_url ? { webinar: w, session } : null;
   }, timeoutMs, `webinar ${slug} to end with a replay`, 100);
 }
 
@@ -717,7 +772,8 @@ export function waitEnded(server, slug, timeoutMs = 5000) {
  * other). Returns { probe, playlist, text }. */
 export async function checkReplay(server, sessionId, { seconds, tolerance = 1, video = true,
   audio = true, what = `replay of session ${sessionId}` } = {}) {
-  const url = server.url(`/vod/${sessionId}/index.m3u8`);
+  const url = (await sessionMedia(server, sessionId)).replay_url;
+  assert.ok(url, `${what}: the session has a replay_url`);
   const { playlist, text } = await getPlaylist(url);
   assert.equal(playlist.endlist, true, `${what}: EXT-X-ENDLIST`);
   assert.equal(playlist.playlistType, 'VOD', `${what}: PLAYLIST-TYPE VOD`);
@@ -736,14 +792,14 @@ export async function checkReplay(server, sessionId, { seconds, tolerance = 1, v
   return { probe, playlist, text };
 }
 
-/* Checks a session's MP4 download: fetched from `url` (default: the API's download_url, waited
- * for), served as an attachment, whole boxes with moov before mdat (faststart), and ffprobe
+/* Checks a session's MP4 download: fetched from `url` (default: its download_url, waited for:
+ * sessionMedia), served as an attachment, whole boxes with moov before mdat (faststart), and ffprobe
  * reads every packet; durations within `tolerance` of `seconds`. Returns ffprobe's JSON. */
 export async function checkDownload(server, sessionId, { seconds, tolerance = 1, url } = {}) {
-  url ??= server.url((await waitFor(async () => {
-    const s = await getJSON(server.url(`/api/sessions/${sessionId}`));
+  url ??= (await waitFor(async () => {
+    const s = await sessionMedia(server, sessionId);
     return s.download_url ? s : null;
-  }, 30000, `the MP4 download of session ${sessionId}`, 500)).download_url);
+  }, 30000, `the MP4 download of session ${sessionId}`, 500)).download_url;
   const r = await request(url, { timeoutMs: 30000 });
   assert.equal(r.status, 200, `${url}: HTTP status`);
   assert.equal(r.headers.get('content-type'), 'video/mp4');

@@ -190,6 +190,19 @@ static void test_webinars_and_sessions(void **state)
     assert_true(s.recovered);
     assert_int_equal(s.duration_ms, 3500);
     assert_int_equal(s.ended_at_ms, 9500);
+    /* A session with its webinar: what /vod/ checks the URL's replay key against. */
+    lc_webinar_t one;
+    assert_int_equal(lc_db_webinar_get(db, id1, &one), 0);
+    memset(&s, 0, sizeof s);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(lc_db_session_get_with_webinar(db, s2, &s, &w), 0);
+    assert_int_equal(s.id, s2);
+    assert_int_equal(w.id, id1);
+    assert_string_equal(w.replay_key, one.replay_key);
+    assert_int_equal(strlen(w.replay_key), 32);
+    assert_int_equal(strlen(w.live_key), 32);
+    assert_string_not_equal(w.live_key, w.replay_key);
+    assert_int_equal(lc_db_session_get_with_webinar(db, 999, &s, &w), LC_ENOTFOUND);
     lc_db_close(&db);
 }
 

@@ -78,6 +78,26 @@ static void test_slug(void **state)
     assert_false(lc_slug_valid(longslug));
 }
 
+/* Media keys: exactly 32 lowercase hex digits, and a match only with the very key stored. */
+static void test_media_key(void **state)
+{
+    (void)state;
+    const char *key = "0123456789abcdef0123456789abcdef";
+    assert_true(lc_media_key_valid(key));
+    assert_false(lc_media_key_valid(""));
+    assert_false(lc_media_key_valid("0123456789abcdef0123456789abcde"));   /* 31 */
+    assert_false(lc_media_key_valid("0123456789abcdef0123456789abcdef0")); /* 33 */
+    assert_false(lc_media_key_valid("0123456789ABCDEF0123456789ABCDEF"));
+    assert_false(lc_media_key_valid("0123456789abcdeg0123456789abcdef"));
+    assert_false(lc_media_key_valid("demo"));
+    assert_false(lc_media_key_valid("../../../../../../../../etc/pass"));
+    assert_true(lc_media_key_matches(key, "0123456789abcdef0123456789abcdef"));
+    assert_false(lc_media_key_matches(key, "0123456789abcdef0123456789abcdee"));
+    assert_false(lc_media_key_matches(key, "0123456789abcdef0123456789abcde"));
+    assert_false(lc_media_key_matches("", ""));  /* a webinar without a key: nothing matches */
+    assert_false(lc_media_key_matches("", key));
+}
+
 static void test_content_types(void **state)
 {
     (void)state;
@@ -161,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_media_names),
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_slug),
+        cmocka_unit_test(test_media_key),
         cmocka_unit_test(test_content_types),
         cmocka_unit_test(test_hls_query),
         cmocka_unit_test(test_accept_encoding),

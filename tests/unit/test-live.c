@@ -356,6 +356,13 @@ static void test_start_stop(void **state)
     assert_int_equal(lc_live_state(f->live, 1, &session), LC_LIVE_OFFLINE);
     assert_null(lc_live_window(f->live, "alpha"));
     assert_int_equal(lc_live_publish(f->live, 1, "alpha", &pub), 0);
+    /* Readers find the stream by its exact name only (the server's names are secret keys). */
+    lc_window_t *found = lc_live_window(f->live, "alpha");
+    assert_non_null(found);
+    lc_window_unref(found);
+    static const char *const others[] = {"alph", "alphaa", "Alpha", "", "alpha\n"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        assert_null(lc_live_window(f->live, others[i]));
     assert_int_equal(lc_live_state(f->live, 1, &session), LC_LIVE_RUNNING);
     assert_int_equal(session, 101);
     assert_int_equal(start_publisher(pub, true, true), 0);

@@ -42,7 +42,7 @@ typedef struct {
 static app_t g_app = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static int authorize(void *opaque, const char *app, const char *key, int64_t *webinar_id,
-                     char slug[LC_SLUG_MAX])
+                     char media_name[LC_MEDIA_NAME_MAX])
 {
     app_t *a = opaque;
     pthread_mutex_lock(&a->mu);
@@ -52,7 +52,7 @@ static int authorize(void *opaque, const char *app, const char *key, int64_t *we
         !lc_ct_equal(key, GOOD_KEY, strlen(GOOD_KEY)))
         return LC_EDENIED;
     *webinar_id = WEBINAR;
-    snprintf(slug, LC_SLUG_MAX, "demo");
+    snprintf(media_name, LC_MEDIA_NAME_MAX, "demo");
     return 0;
 }
 

@@ -212,7 +212,7 @@ static void test_flow(void **state)
     lc_buf_unref(kept);
 }
 
-/* A window of a session names the session's media playlist (/live/<slug>/<session>/...). */
+/* A window of a session names the session's media playlist (/live/<live key>/<session>/...). */
 static void test_session(void **state)
 {
     lc_window_config_t cfg = config(3, 1, false);
