@@ -12,17 +12,17 @@
  * duration, half of it when nothing changed; new segments fetched), so the tool also runs
  * against a server without LL-HLS and says which of the two it saw.
  *
- * Transport: plain non-blocking TCP sockets, one epoll loop (level-triggered) per thread
- * (--threads), each thread with its share of the viewers. Every viewer holds two HTTP/1.1
- * keep-alive connections, one for its playlist requests and one for its media, each carrying one
- * request at a time (no pipelining); a connection is opened when a request needs it, kept while
- * the server keeps it, and opened again after the server closed it or it failed. A request is
- * written with one send() (epoll watches for EPOLLOUT only while connecting or after a partial
- * send); responses are read with recv() into one 256 KiB buffer per thread and parsed by
- * http_parser (libhttp-parser). Media bodies are counted and dropped there (as received: never
- * inflated); playlist bodies are copied into the viewer's buffer (4 MiB at most) and, when the
- * server gzip'd them (Accept-Encoding: gzip goes with every request, as a browser sends it, unless
- * --no-gzip), inflated with zlib, without checking their CRC-32. A request that finds its
+ * Transport (lib/hconn.c, shared with registration-load): plain non-blocking TCP sockets, one epoll
+ * loop (level-triggered) per thread (--threads), each thread with its share of the viewers. Every
+ * viewer holds two HTTP/1.1 keep-alive connections, one for its playlist requests and one for its
+ * media, each carrying one request at a time (no pipelining); a connection is opened when a request
+ * needs it, kept while the server keeps it, and opened again after the server closed it or it
+ * failed. A request is written with one send() (epoll watches for EPOLLOUT only while connecting or
+ * after a partial send); responses are read with recv() into one 256 KiB buffer per thread and
+ * parsed by http_parser (libhttp-parser). Media bodies are counted and dropped there (as received:
+ * never inflated); playlist bodies are copied into the viewer's buffer (4 MiB at most) and, when
+ * the server gzip'd them (Accept-Encoding: gzip goes with every request, as a browser sends it,
+ * unless --no-gzip), inflated with zlib, without checking their CRC-32. A request that finds its
  * kept-alive connection closed by the server before the first byte of the response (the keep-alive
  * race) is sent once more on a new connection, as browsers do; that is not an error. Each request
  * has a deadline (--timeout, connecting included) in the thread's timer heap.
@@ -62,11 +62,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -74,14 +70,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <http_parser.h>
 #include <zlib.h>
+
+#include "lib/hconn.h"
+#include "lib/samples.h"
 
 #define MAX_PLAYLIST_BYTES (4 << 20) /* a playlist body, as received and inflated */
 #define MAX_PARTS 512     /* parts one playlist may list that we keep track of */
@@ -91,58 +85,6 @@
 #define ERROR_BACKOFF_S 1.0
 #define CONNS_PER_VIEWER 2
 #define RECV_BUF (256 << 10) /* per thread: every response is read into it */
-#define REQ_MAX 2048      /* one request, headers included */
-
-/* ---- clocks and samples ------------------------------------------------------------------ */
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-typedef struct {
-    float *v;
-    size_t n, cap;
-} samples_t;
-
-static void samples_add(samples_t *s, double x)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 4096;
-        float *v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return; /* a lost sample is better than a lost run */
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = (float)x;
-}
-
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* Linear interpolation between closest ranks; s->v must be sorted. */
-static double quantile(const samples_t *s, double q)
-{
-    if (!s->n)
-        return NAN;
-    double pos = (double)(s->n - 1) * q;
-    size_t lo = (size_t)floor(pos), hi = (size_t)ceil(pos);
-    return s->v[lo] + (s->v[hi] - s->v[lo]) * (pos - (double)lo);
-}
-
 
 /* ---- statistics (one per thread, merged at the end) ------------------------------------- */
 
@@ -179,47 +121,23 @@ static const char *const sample_names[S_COUNT] = {"lag_ms", "block_wait_ms", "pl
 enum { COUNTERS(AS_ENUM) C_COUNT };
 static const char *const counter_names[C_COUNT] = {COUNTERS(AS_NAME)};
 
-/* Why a request failed (errors.detail), besides errno names and http_parser's error names. */
+/* Why a request failed (errors.detail), besides errno names, http_parser's error names and the
+ * connection's own causes (lib/hconn.h): HC_D_USER(CAUSE_…). */
 #define CAUSES(X)                                                                                 \
-    X(CAUSE_CLOSED_EARLY, "closed_early")                                                         \
     X(CAUSE_TOO_LARGE, "too_large")                                                               \
     X(CAUSE_GUNZIP, "gunzip")                                                                     \
     X(CAUSE_ENCODING, "content_encoding")                                                         \
-    X(CAUSE_URL, "url")                                                                           \
-    X(CAUSE_TIMEOUT_CONNECT, "timeout_connecting")                                                \
-    X(CAUSE_TIMEOUT_WAIT, "timeout_waiting")                                                      \
-    X(CAUSE_TIMEOUT_BODY, "timeout_receiving")
+    X(CAUSE_URL, "url")
 enum { CAUSES(AS_ENUM) CAUSE_COUNT };
 static const char *const cause_names[CAUSE_COUNT] = {CAUSES(AS_NAME)};
-
-/* A failure's detail in one int: an errno value, D_CAUSE(CAUSE_…) or D_HPE(http_errno). */
-#define ERRNO_SLOTS 256 /* Linux's errno values are below 134 */
-#define AS_ONE(n, s) +1
-enum { HPE_SLOTS = 0 HTTP_ERRNO_MAP(AS_ONE) };
-#define D_CAUSE(c) (ERRNO_SLOTS + (c))
-#define D_HPE(e) (ERRNO_SLOTS + CAUSE_COUNT + (int)(e))
-#define DETAIL_SLOTS (ERRNO_SLOTS + CAUSE_COUNT + HPE_SLOTS)
+_Static_assert(CAUSE_COUNT <= HC_USER_SLOTS, "too many causes of our own");
 
 typedef struct {
     uint64_t c[C_COUNT];
-    uint64_t http_status[600];     /* whole run; index: status, [0]: out of range */
-    uint64_t detail[DETAIL_SLOTS]; /* whole run: the failures behind timeout/connection/other */
+    uint64_t http_status[600];        /* whole run; index: status, [0]: out of range */
+    uint64_t detail[HC_DETAIL_SLOTS]; /* whole run: the failures behind timeout/connection/other */
     samples_t s[S_COUNT];
 } stats_t;
-
-/* errors.detail's name for detail d; `buf` for an errno without a name. */
-static const char *detail_name(int d, char *buf, size_t size)
-{
-    if (d >= D_HPE(0))
-        return http_errno_name((enum http_errno)(d - D_HPE(0)));
-    if (d >= D_CAUSE(0))
-        return cause_names[d - D_CAUSE(0)];
-    const char *name = d > 0 ? strerrorname_np(d) : NULL;
-    if (name)
-        return name;
-    snprintf(buf, size, "errno_%d", d);
-    return buf;
-}
 
 static uint64_t http_errors(const stats_t *st)
 {
@@ -471,40 +389,11 @@ typedef struct {
 typedef struct worker worker_t;
 typedef struct viewer viewer_t;
 
-/* A point in time something must happen: a viewer's next step, or a request's deadline. */
-typedef enum { T_VIEWER, T_CONN } tmr_kind_t;
+/* One of a viewer's two connections (lib/hconn.h), and what is parsed of its response. */
 typedef struct {
-    double at;       /* monotonic s */
-    int pos;         /* index in the worker's heap; -1: not scheduled */
-    tmr_kind_t kind; /* the owner: a viewer_t or a conn_t, whose first member this is */
-} tmr_t;
-
-typedef enum {
-    CS_CLOSED,     /* no socket */
-    CS_CONNECTING, /* connect() in progress; epoll: EPOLLOUT */
-    CS_SENDING,    /* the request partly sent; epoll: EPOLLIN | EPOLLOUT */
-    CS_RECEIVING,  /* the request sent, its response not complete; epoll: EPOLLIN */
-    CS_IDLE,       /* kept alive between requests; epoll: EPOLLIN (the server closing it) */
-} conn_state_t;
-
-static const char *const state_names[] = {"closed", "connecting", "sending", "receiving", "idle"};
-
-/* One of a viewer's two connections, and the request it carries. */
-typedef struct {
-    tmr_t timer;        /* first: the request's deadline */
+    hc_conn_t hc;       /* first: hc.user is the viewer */
     viewer_t *v;
-    http_parser parser; /* parser.data: this */
-    int fd;             /* -1 when closed */
-    uint32_t gen;       /* bumped with every new socket: tells a stale epoll event */
-    uint32_t index;     /* viewer's index in its worker × 2 + (1 for media): epoll's data */
-    uint32_t events;    /* what epoll watches fd for; 0: fd not registered */
-    conn_state_t state;
     bool playlist;      /* the playlist connection (else media) */
-    bool reused;        /* the request went out on a kept-alive connection */
-    bool resent;        /* … and was sent again on a new one after that had been closed */
-    bool got_bytes;     /* some of the response has arrived */
-    bool done;          /* the response is complete (http_parser paused after it) */
-    bool keep_alive;    /* … and the connection may carry the next request */
     bool keep_body;     /* playlist with status 200/206: its body goes to the viewer's buffer */
     bool gzip;          /* Content-Encoding: gzip */
     bool bad_encoding;  /* another Content-Encoding */
@@ -512,18 +401,11 @@ typedef struct {
     bool is_ce;         /* … of Content-Encoding */
     uint16_t name_len, val_len; /* header name and value lengths so far (saturating) */
     char name[16], val[16];     /* their first bytes: all a match needs */
-    int detail;         /* set by a parser callback that fails: D_CAUSE(…), or errno */
-    unsigned nreq;      /* responses completed on this socket (--debug) */
     uint64_t wire;      /* body bytes of this response as received (before inflating) */
-    double start;       /* monotonic s when the request started */
-    double done_mono;   /* monotonic s when its last byte had been parsed */
-    double done_wall_ms;
-    uint16_t req_len, req_off; /* the request's length and what has been sent of it */
-    char req[REQ_MAX];
 } conn_t;
 
 struct viewer {
-    tmr_t timer;       /* first: on_tick when it fires */
+    hc_tmr_t timer;    /* first: on_tick when it fires */
     worker_t *w;
     int id;            /* 0..N-1 over all threads */
     conn_t pl, media;
@@ -546,16 +428,12 @@ struct viewer {
 
 struct worker {
     int index;
-    int epfd;
+    hc_loop_t *loop;   /* every response is read into its RECV_BUF */
     viewer_t *viewers; /* this thread's own */
     int nviewers;
-    tmr_t **heap;      /* every timer of this thread, earliest first */
-    int heap_len;
-    char *buf;         /* RECV_BUF: every response is read into it */
     char *text;        /* MAX_PLAYLIST_BYTES + 1: an inflated playlist */
     z_stream z;
     bool z_ready;
-    double now;        /* monotonic s: the current batch of events */
     stats_t st;
     pthread_t thread;
 };
@@ -579,72 +457,12 @@ static struct {
 
 static bool measuring(double now) { return now >= opt.measure_from && now < opt.end_at; }
 
-/* ---- timers: one binary heap per thread ------------------------------------------------- */
-
-static void heap_swap(worker_t *w, int a, int b)
-{
-    tmr_t *t = w->heap[a];
-    w->heap[a] = w->heap[b];
-    w->heap[b] = t;
-    w->heap[a]->pos = a;
-    w->heap[b]->pos = b;
-}
-
-static void heap_up(worker_t *w, int i)
-{
-    while (i > 0 && w->heap[(i - 1) / 2]->at > w->heap[i]->at) {
-        heap_swap(w, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-}
-
-static void heap_down(worker_t *w, int i)
-{
-    for (;;) {
-        int l = 2 * i + 1, r = l + 1, m = i;
-        if (l < w->heap_len && w->heap[l]->at < w->heap[m]->at)
-            m = l;
-        if (r < w->heap_len && w->heap[r]->at < w->heap[m]->at)
-            m = r;
-        if (m == i)
-            return;
-        heap_swap(w, i, m);
-        i = m;
-    }
-}
-
-static void unschedule(worker_t *w, tmr_t *t)
-{
-    int i = t->pos;
-    if (i < 0)
-        return;
-    w->heap_len--;
-    if (i != w->heap_len) {
-        w->heap[i] = w->heap[w->heap_len];
-        w->heap[i]->pos = i;
-        heap_down(w, i);
-        heap_up(w, i);
-    }
-    t->pos = -1;
-}
-
-/* Fires `t` at `at` (monotonic s), replacing an earlier schedule. The heap has room for every
- * timer of the thread, and each is in it at most once. */
-static void schedule(worker_t *w, tmr_t *t, double at)
-{
-    unschedule(w, t);
-    t->at = at;
-    t->pos = w->heap_len;
-    w->heap[w->heap_len++] = t;
-    heap_up(w, t->pos);
-}
-
 /* ---- requests and connections ----------------------------------------------------------- */
 
 static void request_done(conn_t *c, bool ok, char *text, size_t text_len);
 
 /* Writes the GET request for `uri`, as the playlist names it (relative to it, an absolute path,
- * or an absolute URL on the same origin), into c->req. False when it does not fit or points
+ * or an absolute URL on the same origin), into c->hc.req. False when it does not fit or points
  * elsewhere. */
 static bool build_request(conn_t *c, const char *uri, const char *query)
 {
@@ -658,179 +476,61 @@ static bool build_request(conn_t *c, const char *uri, const char *query)
     } else if (uri[0] != '/') {
         prefix = opt.base_path;
     }
-    int n = snprintf(c->req, sizeof c->req,
+    int n = snprintf(c->hc.req, sizeof c->hc.req,
                      "GET %s%s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: llhls-load\r\n"
                      "Accept: */*\r\n%s\r\n",
                      prefix, uri, query, opt.host, opt.gzip ? "Accept-Encoding: gzip\r\n" : "");
-    if (n < 0 || (size_t)n >= sizeof c->req)
+    if (n < 0 || (size_t)n >= sizeof c->hc.req)
         return false;
-    c->req_len = (uint16_t)n;
+    c->hc.req_len = (uint16_t)n;
     return true;
 }
 
-static void conn_close(conn_t *c)
+/* The request on c failed (kind and detail as in lib/hconn.h; the connection is closed by then):
+ * counted once, the viewer told. */
+static void request_failed(conn_t *c, hc_fail_t kind, int detail)
 {
-    if (c->fd >= 0 && close(c->fd) < 0 && opt.debug) /* the descriptor is released anyway */
-        perror("llhls-load: close");
-    c->fd = -1;
-    c->events = 0;
-    c->state = CS_CLOSED;
-}
-
-/* Makes epoll watch c->fd for `events` (registering it the first time). */
-static bool conn_watch(conn_t *c, uint32_t events)
-{
-    if (c->events == events)
-        return true;
-    struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)c->gen << 32 | c->index};
-    if (epoll_ctl(c->v->w->epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) < 0)
-        return false;
-    c->events = events;
-    return true;
-}
-
-typedef enum { F_TIMEOUT, F_CONNECTION, F_OTHER } fail_kind_t;
-
-/* The request on c failed: counted once (kind and detail), the connection closed, the viewer
- * told. */
-static void conn_fail(conn_t *c, fail_kind_t kind, int detail)
-{
-    worker_t *w = c->v->w;
-    stats_t *st = &w->st;
+    stats_t *st = &c->v->w->st;
     if (opt.debug && st->c[C_TIMEOUTS] + st->c[C_CONNECT_ERR] + st->c[C_OTHER_ERR] < 10) {
         char buf[32];
         fprintf(stderr,
                 "llhls-load: viewer %d: %s request failed after %.0f ms: %s (%s, %s "
                 "connection, %u responses on it before%s): %.*s\n",
-                c->v->id, c->playlist ? "playlist" : "media", (mono_s() - c->start) * 1e3,
-                detail_name(detail, buf, sizeof buf), state_names[c->state],
-                c->reused ? "reused" : "new", c->nreq, c->resent ? ", sent again" : "",
-                (int)strcspn(c->req, "\r"), c->req);
+                c->v->id, c->playlist ? "playlist" : "media", (hc_mono_s() - c->hc.start) * 1e3,
+                hc_detail_name(detail, cause_names, buf, sizeof buf),
+                hc_state_name(c->hc.fail_state), c->hc.reused ? "reused" : "new", c->hc.nreq,
+                c->hc.resent ? ", sent again" : "", (int)strcspn(c->hc.req, "\r"), c->hc.req);
     }
-    st->c[kind == F_TIMEOUT ? C_TIMEOUTS : kind == F_CONNECTION ? C_CONNECT_ERR : C_OTHER_ERR]++;
-    if (detail > 0 && detail < DETAIL_SLOTS)
+    st->c[kind == HC_FAIL_TIMEOUT      ? C_TIMEOUTS
+          : kind == HC_FAIL_CONNECTION ? C_CONNECT_ERR
+                                       : C_OTHER_ERR]++;
+    if (detail > 0 && detail < HC_DETAIL_SLOTS)
         st->detail[detail]++;
-    conn_close(c);
     request_done(c, false, NULL, 0);
 }
 
-static void conn_open(conn_t *c);
-
-/* Ready to send c->req from its start and parse a new response. */
-static void conn_rewind(conn_t *c)
+static void on_failure(hc_conn_t *hc, hc_fail_t kind, int detail)
 {
-    http_parser_init(&c->parser, HTTP_RESPONSE);
-    c->req_off = 0;
-    c->got_bytes = c->done = c->keep_alive = c->keep_body = false;
-    c->gzip = c->bad_encoding = c->in_value = c->is_ce = false;
-    c->name_len = c->val_len = 0;
-    c->detail = 0;
-    c->wire = 0;
+    request_failed((conn_t *)hc, kind, detail);
 }
 
-/* The connection broke (err: an errno value, or 0 when the server closed it). Before the first
- * byte of the response on a kept-alive connection, that is the server having closed it while
- * idle: the request is sent again, once, on a new connection. */
-static void conn_broken(conn_t *c, int err)
+/* A new socket for the request on c (a second try when hc->resent). */
+static void on_opened(hc_conn_t *hc)
 {
-    if (c->reused && !c->got_bytes && !c->resent) {
-        c->resent = true;
-        if (measuring(c->v->w->now))
-            c->v->w->st.c[C_RESENT]++;
-        conn_rewind(c);
-        conn_open(c);
+    worker_t *w = ((conn_t *)hc)->v->w;
+    if (!measuring(hc_loop_now(w->loop)))
         return;
-    }
-    conn_fail(c, F_CONNECTION, err > 0 ? err : D_CAUSE(CAUSE_CLOSED_EARLY));
+    w->st.c[C_CONNECTS]++;
+    w->st.c[C_RESENT] += hc->resent;
 }
 
-/* Sends what is left of the request; then waits for the response. */
-static void conn_send(conn_t *c)
-{
-    while (c->req_off < c->req_len) {
-        ssize_t n = send(c->fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
-        if (n > 0) {
-            c->req_off += (uint16_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            c->state = CS_SENDING;
-            if (!conn_watch(c, EPOLLIN | EPOLLOUT))
-                conn_fail(c, F_OTHER, errno);
-            return;
-        } else {
-            conn_broken(c, n < 0 ? errno : 0);
-            return;
-        }
-    }
-    c->state = CS_RECEIVING;
-    if (!conn_watch(c, EPOLLIN))
-        conn_fail(c, F_OTHER, errno);
-}
-
-/* Opens a new connection to the origin for the request on c. */
-static void conn_open(conn_t *c)
-{
-    worker_t *w = c->v->w;
-    conn_close(c);
-    c->reused = false;
-    int fd = socket(opt.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        conn_fail(c, F_CONNECTION, errno); /* EMFILE: out of descriptors */
-        return;
-    }
-    c->fd = fd;
-    c->gen++;
-    c->nreq = 0;
-    if (measuring(w->now))
-        w->st.c[C_CONNECTS]++;
-    int one = 1; /* the request is one write: no reason to hold it back */
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {
-        conn_fail(c, F_CONNECTION, errno);
-        return;
-    }
-    if (connect(fd, (const struct sockaddr *)&opt.addr, opt.addrlen) == 0) {
-        conn_send(c);
-        return;
-    }
-    if (errno != EINPROGRESS) {
-        conn_fail(c, F_CONNECTION, errno);
-        return;
-    }
-    c->state = CS_CONNECTING;
-    if (!conn_watch(c, EPOLLOUT))
-        conn_fail(c, F_OTHER, errno);
-}
-
-/* Starts the request built in c->req: on the kept-alive connection if there is one, else on a
- * new one. Its deadline runs from now. */
+/* Starts the request built in c->hc.req, with a fresh state for parsing its response. */
 static void conn_request(conn_t *c)
 {
-    worker_t *w = c->v->w;
-    c->start = mono_s();
-    schedule(w, &c->timer, c->start + opt.timeout);
-    conn_rewind(c);
-    c->resent = false;
-    if (c->state == CS_IDLE) {
-        c->reused = true;
-        conn_send(c);
-    } else {
-        conn_open(c);
-    }
-}
-
-/* A connect() in progress ended. */
-static void conn_connected(conn_t *c)
-{
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err) {
-        conn_fail(c, F_CONNECTION, err);
-        return;
-    }
-    conn_send(c);
+    c->keep_body = c->gzip = c->bad_encoding = c->in_value = c->is_ce = false;
+    c->name_len = c->val_len = 0;
+    c->wire = 0;
+    hc_conn_request(&c->hc, opt.timeout);
 }
 
 /* Inflates a gzip'd playlist body into w->text (NUL-terminated): its length, or -1 with *detail
@@ -839,7 +539,7 @@ static long gunzip(worker_t *w, const char *in, size_t len, int *detail)
 {
     z_stream *z = &w->z;
     if (inflateReset(z) != Z_OK) {
-        *detail = D_CAUSE(CAUSE_GUNZIP);
+        *detail = HC_D_USER(CAUSE_GUNZIP);
         return -1;
     }
     z->next_in = (const Bytef *)in;
@@ -852,28 +552,30 @@ static long gunzip(worker_t *w, const char *in, size_t len, int *detail)
         w->text[n] = 0;
         return (long)n;
     }
-    *detail = D_CAUSE(rc == Z_BUF_ERROR && z->avail_out == 0 ? CAUSE_TOO_LARGE : CAUSE_GUNZIP);
+    *detail = HC_D_USER(rc == Z_BUF_ERROR && z->avail_out == 0 ? CAUSE_TOO_LARGE : CAUSE_GUNZIP);
     return -1;
 }
 
-/* The response on c is complete (http_parser paused after its last byte); `extra`: bytes came
- * after it, which nobody asked for. */
-static void conn_complete(conn_t *c, bool extra)
+/* The response on c is complete; the connection is idle or closed by then (bytes after it,
+ * which nobody asked for, closed it). */
+static void on_response(hc_conn_t *hc, bool extra)
 {
-    worker_t *w = c->v->w;
+    (void)extra;
+    conn_t *c = (conn_t *)hc;
     viewer_t *v = c->v;
-    unsigned status = c->parser.status_code;
+    worker_t *w = v->w;
+    unsigned status = hc->parser.status_code;
     bool ok = status == 200 || status == 206;
     char *text = NULL;
     long len = 0;
-    c->nreq++;
     if (ok && c->playlist) {
         text = v->body;
         len = (long)v->body_len;
         if (c->gzip) {
             int detail = 0;
             if ((len = gunzip(w, v->body, v->body_len, &detail)) < 0) {
-                conn_fail(c, F_OTHER, detail);
+                hc_conn_close(hc); /* as after any failure: the next request opens a new one */
+                request_failed(c, HC_FAIL_OTHER, detail);
                 return;
             }
             text = w->text;
@@ -884,10 +586,6 @@ static void conn_complete(conn_t *c, bool extra)
             text[len] = 0; /* body_cap > body_len: pl_on_body */
         }
     }
-    if (c->keep_alive && !extra && c->req_off == c->req_len)
-        c->state = CS_IDLE; /* epoll keeps watching for EPOLLIN: the server closing it */
-    else
-        conn_close(c);
     if (!ok)
         w->st.http_status[status < 600 ? status : 0]++;
     request_done(c, ok, text, (size_t)len);
@@ -957,11 +655,11 @@ static int pl_on_headers_complete(http_parser *p)
     if (!c->keep_body)
         return 0; /* an error's body is read and dropped */
     if (c->bad_encoding) {
-        c->detail = D_CAUSE(CAUSE_ENCODING);
+        c->hc.detail = HC_D_USER(CAUSE_ENCODING);
         return -1;
     }
     if (p->content_length != ULLONG_MAX && p->content_length > MAX_PLAYLIST_BYTES) {
-        c->detail = D_CAUSE(CAUSE_TOO_LARGE);
+        c->hc.detail = HC_D_USER(CAUSE_TOO_LARGE);
         return -1;
     }
     return 0;
@@ -975,7 +673,7 @@ static int pl_on_body(http_parser *p, const char *at, size_t len)
     if (!c->keep_body)
         return 0;
     if (len > MAX_PLAYLIST_BYTES - v->body_len) {
-        c->detail = D_CAUSE(CAUSE_TOO_LARGE);
+        c->hc.detail = HC_D_USER(CAUSE_TOO_LARGE);
         return -1;
     }
     if (v->body_len + len + 1 > v->body_cap) {
@@ -986,7 +684,7 @@ static int pl_on_body(http_parser *p, const char *at, size_t len)
             cap = MAX_PLAYLIST_BYTES + 1;
         char *b = realloc(v->body, cap);
         if (!b) {
-            c->detail = ENOMEM;
+            c->hc.detail = ENOMEM;
             return -1;
         }
         v->body = b;
@@ -1003,22 +701,8 @@ static int media_on_body(http_parser *p, const char *at, size_t len)
     conn_t *c = p->data;
     worker_t *w = c->v->w;
     c->wire += len;
-    if (measuring(w->now))
+    if (measuring(hc_loop_now(w->loop)))
         w->st.c[C_BODY_BYTES] += len;
-    return 0;
-}
-
-/* Arrival: when the last byte has been parsed. The parser stops there: one response per request,
- * and whatever follows is not ours. */
-static int on_message_complete(http_parser *p)
-{
-    conn_t *c = p->data;
-    c->done = true;
-    c->keep_alive = http_should_keep_alive(p) != 0;
-    c->done_mono = mono_s();
-    if (c->playlist)
-        c->done_wall_ms = wall_ms();
-    http_parser_pause(p, 1);
     return 0;
 }
 
@@ -1027,110 +711,27 @@ static const http_parser_settings pl_settings = {
     .on_header_value = pl_on_header_value,
     .on_headers_complete = pl_on_headers_complete,
     .on_body = pl_on_body,
-    .on_message_complete = on_message_complete,
+    .on_message_complete = hc_on_message_complete,
 };
 
 static const http_parser_settings media_settings = {
     .on_body = media_on_body,
-    .on_message_complete = on_message_complete,
+    .on_message_complete = hc_on_message_complete,
 };
 
-/* ---- reading responses ------------------------------------------------------------------ */
+static const hc_ops_t pl_ops = {
+    .settings = &pl_settings,
+    .response = on_response,
+    .failure = on_failure,
+    .opened = on_opened,
+};
 
-/* Feeds n received bytes to c's parser. True when the request ended, well or not (c may carry
- * the viewer's next request by then). */
-static bool conn_feed(conn_t *c, const char *data, size_t n)
-{
-    size_t used = http_parser_execute(&c->parser, c->playlist ? &pl_settings : &media_settings,
-                                      data, n);
-    if (c->done) {
-        conn_complete(c, used < n);
-        return true;
-    }
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-    if (used == n && e == HPE_OK)
-        return false;
-    conn_fail(c, F_OTHER, c->detail ? c->detail : D_HPE(e));
-    return true;
-}
-
-/* The server closed the connection: the end of a response that runs until then, or a failure. */
-static void conn_eof(conn_t *c)
-{
-    http_parser_execute(&c->parser, c->playlist ? &pl_settings : &media_settings, NULL, 0);
-    if (c->done) {
-        c->keep_alive = false;
-        conn_complete(c, false);
-        return;
-    }
-    conn_broken(c, 0);
-}
-
-/* Reads what has arrived: until a read does not fill the buffer (level-triggered epoll says
- * when there is more), the response ends, or the connection does. */
-static void conn_read(conn_t *c)
-{
-    worker_t *w = c->v->w;
-    for (;;) {
-        ssize_t n = recv(c->fd, w->buf, RECV_BUF, 0);
-        if (n > 0) {
-            c->got_bytes = true;
-            if (conn_feed(c, w->buf, (size_t)n) || n < RECV_BUF)
-                return;
-        } else if (n == 0) {
-            conn_eof(c);
-            return;
-        } else if (errno == EINTR) {
-            continue;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return;
-        } else {
-            conn_broken(c, errno);
-            return;
-        }
-    }
-}
-
-/* Something happened on an idle kept-alive connection: the server closed it (or sent what nobody
- * asked for). Closed; the next request opens a new one. */
-static void conn_idle_event(conn_t *c)
-{
-    char byte;
-    ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return;
-    if (n > 0 && opt.debug)
-        fprintf(stderr, "llhls-load: viewer %d: unexpected bytes on an idle connection\n",
-                c->v->id);
-    conn_close(c);
-}
-
-/* An epoll event: data is the connection's gen << 32 | index. */
-static void on_event(worker_t *w, uint64_t data, uint32_t events)
-{
-    uint32_t index = (uint32_t)data, gen = (uint32_t)(data >> 32);
-    viewer_t *v = &w->viewers[index / 2];
-    conn_t *c = index & 1 ? &v->media : &v->pl;
-    if (c->fd < 0 || c->gen != gen)
-        return; /* about a socket closed since */
-    if (c->state == CS_CONNECTING) {
-        conn_connected(c);
-        return;
-    }
-    if (c->state == CS_IDLE) {
-        conn_idle_event(c);
-        return;
-    }
-    if (c->state == CS_SENDING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-        conn_send(c);
-        if (c->gen != gen)
-            return;
-    }
-    /* sending or receiving: the server may have answered (or closed) before the last byte went */
-    if ((c->state == CS_SENDING || c->state == CS_RECEIVING) &&
-        (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-        conn_read(c);
-}
+static const hc_ops_t media_ops = {
+    .settings = &media_settings,
+    .response = on_response,
+    .failure = on_failure,
+    .opened = on_opened,
+};
 
 /* A plain (re)load when `blocking` is false; otherwise a blocking reload for (want_msn,
  * want_idx), a delta update when `skip`. */
@@ -1142,7 +743,7 @@ static void request_playlist(viewer_t *v, bool blocking, bool skip)
                  v->want_idx, skip ? "&_HLS_skip=YES" : "");
     if (!build_request(&v->pl, opt.name, query)) {
         v->w->st.c[C_OTHER_ERR]++;
-        v->w->st.detail[D_CAUSE(CAUSE_URL)]++;
+        v->w->st.detail[HC_D_USER(CAUSE_URL)]++;
         return;
     }
     v->pl_blocking = blocking;
@@ -1159,7 +760,7 @@ static void next_media(viewer_t *v)
         v->qlen--;
         if (!build_request(&v->media, q->uri, "")) {
             v->w->st.c[C_OTHER_ERR]++;
-            v->w->st.detail[D_CAUSE(CAUSE_URL)]++;
+            v->w->st.detail[HC_D_USER(CAUSE_URL)]++;
             continue;
         }
         v->media_kind = q->kind;
@@ -1202,7 +803,7 @@ static void on_playlist(viewer_t *v, char *text, double now, double arrived_ms)
     }
     if (!parse_playlist(text, pl)) {
         w->st.c[C_PARSE_ERR]++;
-        schedule(w, &v->timer, now + ERROR_BACKOFF_S);
+        hc_schedule(w->loop, &v->timer, now + ERROR_BACKOFF_S);
         return;
     }
     bool ll = opt.blocking && pl->can_block && pl->nparts > 0;
@@ -1288,7 +889,7 @@ static void on_playlist(viewer_t *v, char *text, double now, double arrived_ms)
     double td = pl->target_duration > 0 ? pl->target_duration : 2;
     bool changed = pl->edge_ms != v->last_edge_ms; /* NAN never equals: a first load changed */
     v->last_edge_ms = pl->edge_ms;
-    schedule(w, &v->timer, now + (changed ? td : td / 2));
+    hc_schedule(w->loop, &v->timer, now + (changed ? td : td / 2));
 }
 
 
@@ -1297,8 +898,7 @@ static void request_done(conn_t *c, bool ok, char *text, size_t text_len)
 {
     viewer_t *v = c->v;
     worker_t *w = v->w;
-    double now = ok ? c->done_mono : mono_s();
-    unschedule(w, &c->timer);
+    double now = ok ? c->hc.done_mono : hc_mono_s();
     bool m = measuring(now);
     if (m) {
         w->st.c[C_REQUESTS]++;
@@ -1309,15 +909,15 @@ static void request_done(conn_t *c, bool ok, char *text, size_t text_len)
             w->st.c[C_BODY_BYTES] += ok ? text_len : c->wire;
         }
     }
-    double took_ms = (c->done_mono - c->start) * 1e3;
+    double took_ms = (c->hc.done_mono - c->hc.start) * 1e3;
     if (c->playlist) {
         v->pl_busy = false;
         if (ok && m)
             samples_add(&w->st.s[v->pl_blocking ? S_BLOCK : S_PLAYLIST], took_ms);
         if (ok)
-            on_playlist(v, text, now, c->done_wall_ms);
+            on_playlist(v, text, now, c->hc.done_wall_ms);
         else /* start over with a plain load after a pause, as a player retries */
-            schedule(w, &v->timer, now + ERROR_BACKOFF_S);
+            hc_schedule(w->loop, &v->timer, now + ERROR_BACKOFF_S);
     } else {
         v->media_busy = false;
         if (ok && m && v->media_kind != REQ_INIT)
@@ -1326,18 +926,10 @@ static void request_done(conn_t *c, bool ok, char *text, size_t text_len)
     }
 }
 
-/* A request's deadline passed. */
-static void conn_timeout(conn_t *c)
-{
-    int cause = c->state == CS_CONNECTING ? CAUSE_TIMEOUT_CONNECT
-                : c->got_bytes            ? CAUSE_TIMEOUT_BODY
-                                          : CAUSE_TIMEOUT_WAIT;
-    conn_fail(c, F_TIMEOUT, D_CAUSE(cause));
-}
-
 /* A viewer's timer: its first load, a plain-HLS reload, or a retry after an error. */
-static void on_tick(viewer_t *v)
+static void on_tick(hc_tmr_t *t)
 {
+    viewer_t *v = (viewer_t *)t; /* the timer is the viewer's first member */
     if (!v->started) {
         v->started = true;
         v->w->st.c[C_STARTED]++;
@@ -1350,40 +942,14 @@ static void on_tick(viewer_t *v)
 static void *worker_run(void *arg)
 {
     worker_t *w = arg;
-    struct epoll_event events[1024];
-    for (;;) {
-        double now = mono_s();
-        if (now >= opt.end_at)
-            break;
-        w->now = now;
-        while (w->heap_len && w->heap[0]->at <= now) {
-            tmr_t *t = w->heap[0];
-            unschedule(w, t);
-            if (t->kind == T_CONN)
-                conn_timeout((conn_t *)t);
-            else
-                on_tick((viewer_t *)t);
-        }
-        double until = opt.end_at;
-        if (w->heap_len && w->heap[0]->at < until)
-            until = w->heap[0]->at;
-        double wait = ceil((until - mono_s()) * 1e3);
-        int n = epoll_wait(w->epfd, events, 1024, wait > 0 ? (int)wait : 0);
-        if (n < 0 && errno != EINTR) {
-            perror("llhls-load: epoll_wait");
-            break;
-        }
-        w->now = mono_s();
-        for (int i = 0; i < n; i++)
-            on_event(w, events[i].data.u64, events[i].events);
-    }
-    /* The run is over: what is still in flight is abandoned, and not counted. */
+    int rc = hc_loop_run(w->loop, opt.end_at, NULL);
+    if (rc < 0)
+        fprintf(stderr, "llhls-load: epoll_wait: %s\n", strerror(-rc));
+    /* The run is over: what is still in flight is abandoned (hc_loop_free closes it), and not
+     * counted. */
     for (int i = 0; i < w->nviewers; i++) {
-        viewer_t *v = &w->viewers[i];
-        conn_close(&v->pl);
-        conn_close(&v->media);
-        free(v->body);
-        free(v->body_copy);
+        free(w->viewers[i].body);
+        free(w->viewers[i].body_copy);
     }
     return NULL;
 }
@@ -1467,74 +1033,26 @@ static int parse_url(const char *url)
     return 0;
 }
 
-/* Resolves the origin's host once: the first address that accepts a connection when it has more
- * than one (as a browser tries them in turn), else its only one. */
-static int resolve(void)
-{
-    char host[512], port[16] = "80";
-    const char *hp = opt.host, *end;
-    if (*hp == '[') { /* [IPv6]:port */
-        if (!(end = strchr(hp, ']')) || (end[1] && end[1] != ':'))
-            return -1;
-        snprintf(host, sizeof host, "%.*s", (int)(end - hp - 1), hp + 1);
-        end++;
-    } else {
-        end = strrchr(hp, ':');
-        if (!end)
-            end = hp + strlen(hp);
-        snprintf(host, sizeof host, "%.*s", (int)(end - hp), hp);
-    }
-    if (*end == ':' && snprintf(port, sizeof port, "%s", end + 1) >= (int)sizeof port)
-        return -1;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
-    int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        fprintf(stderr, "llhls-load: %s: %s\n", host, gai_strerror(rc));
-        return -1;
-    }
-    const struct addrinfo *pick = res;
-    for (const struct addrinfo *ai = res; res->ai_next && ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            continue;
-        bool ok = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
-        close(fd);
-        if (ok) {
-            pick = ai;
-            break;
-        }
-    }
-    if (pick->ai_addrlen > sizeof opt.addr) {
-        freeaddrinfo(res);
-        return -1;
-    }
-    memcpy(&opt.addr, pick->ai_addr, pick->ai_addrlen);
-    opt.addrlen = pick->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
 static void merge(stats_t *into, const stats_t *from)
 {
     for (int i = 0; i < C_COUNT; i++)
         into->c[i] += from->c[i];
     for (int i = 0; i < 600; i++)
         into->http_status[i] += from->http_status[i];
-    for (int i = 0; i < DETAIL_SLOTS; i++)
+    for (int i = 0; i < HC_DETAIL_SLOTS; i++)
         into->detail[i] += from->detail[i];
     for (int k = 0; k < S_COUNT; k++)
-        for (size_t i = 0; i < from->s[k].n; i++)
-            samples_add(&into->s[k], from->s[k].v[i]);
+        samples_merge(&into->s[k], &from->s[k]);
 }
 
 static void print_dist(FILE *f, const char *name, samples_t *s, const char *end)
 {
-    if (s->n)
-        qsort(s->v, s->n, sizeof *s->v, cmp_float);
+    samples_sort(s);
     fprintf(f, "  \"%s\": {\"n\": %zu", name, s->n);
     if (s->n)
         fprintf(f, ", \"p50\": %.1f, \"p95\": %.1f, \"p99\": %.1f, \"max\": %.1f",
-                quantile(s, .5), quantile(s, .95), quantile(s, .99), (double)s->v[s->n - 1]);
+                samples_quantile(s, .5), samples_quantile(s, .95), samples_quantile(s, .99),
+                (double)s->v[s->n - 1]);
     fprintf(f, "}%s\n", end);
 }
 
@@ -1580,18 +1098,10 @@ static void report(stats_t *st, const char *url, double measured_s, double cpu_s
     }
     fprintf(f,
             "}, \"timeout\": %" PRIu64 ", \"connection\": %" PRIu64 ", \"other\": %" PRIu64
-            ", \"playlist_parse\": %" PRIu64 ", \"detail\": {",
+            ", \"playlist_parse\": %" PRIu64 ", \"detail\": ",
             c[C_TIMEOUTS], c[C_CONNECT_ERR], c[C_OTHER_ERR], c[C_PARSE_ERR]);
-    first = true;
-    for (int i = 0; i < DETAIL_SLOTS; i++) {
-        if (!st->detail[i])
-            continue;
-        char buf[32];
-        fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ", detail_name(i, buf, sizeof buf),
-                st->detail[i]);
-        first = false;
-    }
-    fprintf(f, "}},\n");
+    hc_print_details(f, st->detail, cause_names);
+    fprintf(f, "},\n");
     fprintf(f, "  \"client_cpu_pct\": %.1f,\n", 100 * cpu_s / wall_s);
     for (int k = 0; k < S_COUNT; k++)
         print_dist(f, sample_names[k], &st->s[k], k + 1 < S_COUNT ? "," : "");
@@ -1607,28 +1117,9 @@ static void report(stats_t *st, const char *url, double measured_s, double cpu_s
             "client cpu %.0f%%\n",
             (int)opt.viewers, mode, (double)c[C_REQUESTS] / measured_s,
             (double)c[C_BODY_BYTES] * 8 / 1e6 / measured_s, stats_errors(st), http_errors(st),
-            c[C_TIMEOUTS], c[C_CONNECT_ERR], quantile(lag, .5), quantile(lag, .99),
-            quantile(blk, .99), quantile(part, .5), quantile(part, .99), 100 * cpu_s / wall_s);
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) < 0)
-        return NAN;
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static void conn_init(conn_t *c, viewer_t *v, uint32_t index, bool playlist)
-{
-    c->timer = (tmr_t){.pos = -1, .kind = T_CONN};
-    c->v = v;
-    c->fd = -1;
-    c->index = index;
-    c->playlist = playlist;
-    c->state = CS_CLOSED;
-    c->parser.data = c; /* http_parser_init keeps it */
+            c[C_TIMEOUTS], c[C_CONNECT_ERR], samples_quantile(lag, .5), samples_quantile(lag, .99),
+            samples_quantile(blk, .99), samples_quantile(part, .5), samples_quantile(part, .99),
+            100 * cpu_s / wall_s);
 }
 
 /* Thread t's viewers are t, t+T, t+2T, …; viewer i starts at ramp × i / N. */
@@ -1637,12 +1128,11 @@ static int worker_init(worker_t *w, int t, int nviewers, int nthreads)
     w->index = t;
     w->nviewers = (nviewers - t + nthreads - 1) / nthreads;
     w->viewers = calloc((size_t)w->nviewers, sizeof *w->viewers);
-    /* room for every timer: the viewer's, and one deadline per connection */
-    w->heap = calloc((size_t)w->nviewers * (1 + CONNS_PER_VIEWER), sizeof *w->heap);
-    w->buf = malloc(RECV_BUF);
+    /* timers of our own: one per viewer (the connections' deadlines are the loop's) */
+    w->loop = hc_loop_new((const struct sockaddr *)&opt.addr, opt.addrlen,
+                          w->nviewers * CONNS_PER_VIEWER, w->nviewers, RECV_BUF);
     w->text = malloc(MAX_PLAYLIST_BYTES + 1);
-    w->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (!w->viewers || !w->heap || !w->buf || !w->text || w->epfd < 0)
+    if (!w->viewers || !w->loop || !w->text)
         return -1;
     if (inflateInit2(&w->z, 16 + MAX_WBITS) != Z_OK) /* 16: gzip wrapper */
         return -1;
@@ -1655,11 +1145,14 @@ static int worker_init(worker_t *w, int t, int nviewers, int nthreads)
         viewer_t *v = &w->viewers[j];
         v->w = w;
         v->id = j * nthreads + t;
-        v->timer = (tmr_t){.pos = -1, .kind = T_VIEWER};
+        v->timer = HC_TMR_INIT(on_tick);
         v->last_edge_ms = NAN;
-        conn_init(&v->pl, v, (uint32_t)j * 2, true);
-        conn_init(&v->media, v, (uint32_t)j * 2 + 1, false);
-        schedule(w, &v->timer, opt.t0 + opt.ramp * v->id / nviewers);
+        v->pl.v = v->media.v = v;
+        v->pl.playlist = true;
+        if (hc_conn_init(&v->pl.hc, w->loop, &pl_ops, v) < 0 ||
+            hc_conn_init(&v->media.hc, w->loop, &media_ops, v) < 0)
+            return -1;
+        hc_schedule(w->loop, &v->timer, opt.t0 + opt.ramp * v->id / nviewers);
     }
     return 0;
 }
@@ -1668,14 +1161,11 @@ static void worker_free(worker_t *w)
 {
     if (w->z_ready)
         inflateEnd(&w->z);
-    if (w->epfd > 0)
-        close(w->epfd);
+    hc_loop_free(&w->loop);
     free(w->viewers);
-    free(w->heap);
-    free(w->buf);
     free(w->text);
     for (int k = 0; k < S_COUNT; k++)
-        free(w->st.s[k].v);
+        samples_clear(&w->st.s[k]);
 }
 
 int main(int argc, char **argv)
@@ -1728,40 +1218,29 @@ int main(int argc, char **argv)
     if (nthreads > nviewers)
         nthreads = nviewers, opt.threads = nviewers;
 
-    if (resolve() < 0) {
+    if (hc_resolve("llhls-load", opt.host, &opt.addr, &opt.addrlen) < 0) {
         fprintf(stderr, "llhls-load: cannot resolve the host of %s\n", url);
         return 2;
     }
 
     /* Two connections per viewer (a closed one is closed before the next opens), an epoll
-     * descriptor per thread, and headroom. Raise the soft limit to the hard one; no more can be
-     * had without CAP_SYS_RESOURCE. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-        perror("llhls-load: getrlimit");
+     * descriptor per thread, and headroom. */
+    unsigned long long fd_limit = hc_raise_nofile(
+        "llhls-load", (unsigned long long)nviewers * CONNS_PER_VIEWER + (unsigned)nthreads + 256);
+    if (!fd_limit)
         return 1;
-    }
-    rlim_t want = (rlim_t)nviewers * CONNS_PER_VIEWER + (rlim_t)nthreads + 256;
-    rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-        perror("llhls-load: getrlimit");
-        return 1;
-    }
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
-        fprintf(stderr, "llhls-load: warning: descriptor limit %llu, %llu wanted for %d viewers\n",
-                (unsigned long long)rl.rlim_cur, (unsigned long long)want, nviewers);
 
     worker_t *workers = calloc((size_t)nthreads, sizeof *workers);
     if (!workers)
         goto oom;
-    opt.t0 = mono_s();
+    opt.t0 = hc_mono_s();
     opt.end_at = opt.t0 + opt.seconds;
     opt.measure_from = opt.t0 + opt.ramp + opt.warmup;
     for (int t = 0; t < nthreads; t++)
         if (worker_init(&workers[t], t, nviewers, nthreads) < 0)
             goto oom;
 
-    double cpu0 = cpu_seconds();
+    double cpu0 = hc_cpu_seconds();
     for (int t = 1; t < nthreads; t++)
         if (pthread_create(&workers[t].thread, NULL, worker_run, &workers[t]) != 0)
             goto oom;
@@ -1769,13 +1248,12 @@ int main(int argc, char **argv)
     for (int t = 1; t < nthreads; t++)
         if (pthread_join(workers[t].thread, NULL) != 0)
             return 1;
-    double wall = mono_s() - opt.t0, cpu = cpu_seconds() - cpu0;
+    double wall = hc_mono_s() - opt.t0, cpu = hc_cpu_seconds() - cpu0;
 
     stats_t *all = &workers[0].st;
     for (int t = 1; t < nthreads; t++)
         merge(all, &workers[t].st);
-    report(all, url, opt.seconds - opt.ramp - opt.warmup, cpu, wall,
-           (unsigned long long)rl.rlim_cur);
+    report(all, url, opt.seconds - opt.ramp - opt.warmup, cpu, wall, fd_limit);
     int status = stats_errors(all) ? 3 : 0;
     for (int t = 0; t < nthreads; t++)
         worker_free(&workers[t]);
