@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "api/lobby.h"
+#include "api/reg_cache.h"
 #include "api/webinar_input.h"
 #include "auth/auth.h"
 #include "auth/kdf.h"
@@ -315,13 +316,14 @@ static int start_registration(lc_app_t *app)
     if (!app->writer)
         return rc;
     app->lobby = lc_lobby_new();
+    app->reg_cache = lc_reg_cache_new(1000);
     lc_ratelimit_config_t rl;
     lc_ratelimit_config_default(&rl);
     rl.account_max = 10;                  /* tries per registration per 15 minutes */
     rl.global_max = 3000;                 /* a crowd arriving at once, per minute */
     rl.slots = 65536;
     app->room_rate = lc_ratelimit_new(&rl);
-    if (!app->lobby || !app->room_rate)
+    if (!app->lobby || !app->room_rate || !app->reg_cache)
         return -ENOMEM;
     app->room_kdf = lc_kdf_start(&LC_SCRYPT_ROOM, 1024, &rc);
     return app->room_kdf ? 0 : rc;
@@ -398,6 +400,7 @@ void lc_app_stop(lc_app_t *app)
     lc_auth_free(&app->auth);
     lc_kdf_stop(&app->room_kdf);
     lc_ratelimit_free(&app->room_rate);
+    lc_reg_cache_free(&app->reg_cache);
     lc_writer_stop(&app->writer);
     lc_ingest_stop(&app->ingest);
     lc_live_free(&app->live);

@@ -20,6 +20,7 @@ struct lc_writer;
 struct lc_lobby;
 struct lc_kdf;
 struct lc_ratelimit;
+struct lc_reg_cache;
 
 typedef struct lc_app {
     lc_config_t cfg;
@@ -31,6 +32,7 @@ typedef struct lc_app {
     struct lc_lobby *lobby;         /* the waiting rooms, in memory */
     struct lc_kdf *room_kdf;        /* room password checks, apart from logins */
     struct lc_ratelimit *room_rate; /* room password attempts per registration */
+    struct lc_reg_cache *reg_cache; /* webinars as the registration path reads them */
     struct lc_exporter *exporter;
     struct lc_live *live;
     struct lc_ingest *ingest;

@@ -11,6 +11,7 @@
 
 #include "api/ics.h"
 #include "api/lobby.h"
+#include "api/reg_cache.h"
 #include "api/webinar_input.h"
 #include "api/webinars.h"
 #include "auth/auth.h"
@@ -223,12 +224,10 @@ static void wake(void *opaque) { lc_req_wake(opaque); }
 
 /* Builds the registration to write from a checked body; replies itself on a refusal (0 with
  * *out NULL and *rc set). */
-static int build_registration(lc_req_t *req, const lc_webinar_t *w, json_t *body,
-                              lc_reg_new_t **out, int *rc)
+static int build_registration(lc_req_t *req, const lc_webinar_t *w, const char *form,
+                              json_t *body, lc_reg_new_t **out, int *rc)
 {
-    lc_app_t *app = lc_req_app(req);
     lc_body_error_t err;
-    char *form = NULL;
     *out = NULL;
     const char *email = json_string_value(json_object_get(body, "email"));
     if (!lc_email_valid(email)) {
@@ -254,19 +253,13 @@ static int build_registration(lc_req_t *req, const lc_webinar_t *w, json_t *body
                                   NULL);
         return 0;
     }
-    int r = lc_db_webinar_form(app->db, w->id, &form);
-    if (r < 0)
-        return r;
     lc_reg_new_t *n = calloc(1, sizeof *n);
-    if (!n) {
-        free(form);
+    if (!n)
         return -ENOMEM;
-    }
     json_t *given = json_object_get(body, "fields");
     json_t *empty = given ? NULL : json_object();
-    r = check_answers(form, given ? given : empty, &n->answers_json, &err);
+    int r = check_answers(form, given ? given : empty, &n->answers_json, &err);
     json_decref(empty);
-    free(form);
     if (r == 0)
         r = optional_text(body, "utm_source", UTM_CHARS, &n->utm_source, &err);
     if (r == 0)
@@ -308,24 +301,39 @@ int lc_api_register(lc_req_t *req)
     int rc = 0;
     if (!rw) {
         lc_webinar_t w;
+        char *form = NULL;
         const char *slug = lc_req_param(req, 0);
-        if (!lc_slug_valid(slug) || (rc = lc_db_webinar_by_slug(app->db, slug, &w)) ==
-                                        LC_ENOTFOUND)
+        if (!lc_slug_valid(slug))
             return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such webinar");
-        if (rc < 0)
-            return rc;
-        if (w.state == LC_WEBINAR_ENDED && !w.settings.replay_enabled &&
-            lc_live_state(app->live, w.id, NULL) == LC_LIVE_OFFLINE)
-            return lc_reply_error(req, MHD_HTTP_CONFLICT, "registration_closed",
-                                  "this webinar is over and has no replay");
         json_t *body = lc_req_json(req, register_fields, &rc);
         if (!body)
             return rc;
+        rc = lc_reg_cache_get(app->reg_cache, app->db, slug, lc_now_real_ms(), false, &w, &form);
+        /* A page showing a newer consent text than the cached row: read the row again rather
+         * than refuse a consent that is current. */
+        const char *version = json_string_value(json_object_get(body, "consent_version"));
+        if (rc == 0 && strcmp(version, w.settings.consent_version) != 0) {
+            free(form);
+            form = NULL;
+            rc = lc_reg_cache_get(app->reg_cache, app->db, slug, lc_now_real_ms(), true, &w,
+                                  &form);
+        }
         lc_reg_new_t *n = NULL;
-        int brc = build_registration(req, &w, body, &n, &rc);
+        if (rc == LC_ENOTFOUND)
+            rc = lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such webinar");
+        else if (rc == 0 && w.state == LC_WEBINAR_ENDED && !w.settings.replay_enabled &&
+                 lc_live_state(app->live, w.id, NULL) == LC_LIVE_OFFLINE)
+            rc = lc_reply_error(req, MHD_HTTP_CONFLICT, "registration_closed",
+                                "this webinar is over and has no replay");
+        else if (rc == 0) {
+            int brc = build_registration(req, &w, form, body, &n, &rc);
+            if (brc < 0)
+                rc = brc;
+        }
         json_decref(body);
+        free(form);
         if (!n)
-            return brc < 0 ? brc : rc;
+            return rc;
         if (!(rw = calloc(1, sizeof *rw))) {
             lc_reg_new_free(n);
             return -ENOMEM;
@@ -350,13 +358,15 @@ int lc_api_register(lc_req_t *req)
     if (lc_req_woken(req) == LC_WAKE_TIMEOUT)
         return reply_busy(req, "the server is busy; try again");
     rc = lc_write_job_result(rw->job);
+    if (rc == -EINVAL) /* the webinar was deleted a moment ago (the foreign key refused it) */
+        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such webinar");
     if (rc < 0) {
         LC_ERROR("api", "a registration could not be stored: %s", lc_strerror(rc));
         return rc;
     }
     const lc_reg_new_t *n = lc_write_job_arg(rw->job);
     /* The answer is the same whether or not this email was registered already. */
-    LC_INFO("api", "webinar %lld: registration %lld%s", (long long)n->webinar_id,
+    LC_DEBUG("api", "webinar %lld: registration %lld%s", (long long)n->webinar_id,
             (long long)n->registration_id, n->repeat ? " (again)" : "");
     char path[96];
     snprintf(path, sizeof path, "/j/%s", rw->token);

@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -13,6 +15,12 @@
 /* A batch is cut at this many jobs, so one transaction never grows without bound. */
 #define BATCH_MAX 4096
 #define STMT_CACHE 32
+/* The checkpointer copies the WAL back into the database at most this often, off the writer's
+ * thread, so a COMMIT never pays for a checkpoint. */
+#define CHECKPOINT_EVERY_MS 1000
+/* Page cache of the writer's connection (KiB): the indexes stay in memory, no page is read back
+ * or spilled in the middle of a batch. */
+#define WRITER_CACHE_KIB 65536
 
 struct lc_write_job {
     lc_write_job_t *next;
@@ -45,6 +53,12 @@ struct lc_writer {
     int queued, max_queue;
     long long jobs_done, batches_done;
     struct lc_wtx tx;
+    /* The checkpointer: its own connection and thread. */
+    sqlite3 *ckpt_conn;
+    pthread_cond_t ckpt_cond; /* only to wake it at stop; the writer's cond is for jobs */
+    pthread_t ckpt_thread;
+    bool ckpt_started;
+    long long batches_at_ckpt;
 };
 
 sqlite3 *lc_wtx_conn(lc_wtx_t *tx) { return tx->conn; }
@@ -214,6 +228,47 @@ static void *writer_main(void *opaque)
     return NULL;
 }
 
+/* Passive checkpoints (they never block the writer) once a second while batches commit. The
+ * writer's connection has its automatic checkpoint turned off; this thread does that work on the
+ * other core. */
+static void *checkpoint_main(void *opaque)
+{
+    lc_writer_t *w = opaque;
+    pthread_mutex_lock(&w->lock);
+    while (!w->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)(CHECKPOINT_EVERY_MS % 1000) * 1000000L;
+        until.tv_sec += CHECKPOINT_EVERY_MS / 1000 + until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&w->ckpt_cond, &w->lock, &until);
+        if (w->stopping || w->batches_done == w->batches_at_ckpt)
+            continue;
+        w->batches_at_ckpt = w->batches_done;
+        pthread_mutex_unlock(&w->lock);
+        int log = 0, done = 0;
+        int r = sqlite3_wal_checkpoint_v2(w->ckpt_conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                          &done);
+        if (r != SQLITE_OK && r != SQLITE_BUSY)
+            LC_WARN("db", "checkpoint: %s", sqlite3_errmsg(w->ckpt_conn));
+        pthread_mutex_lock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static int open_conn(const char *path, sqlite3 **out)
+{
+    if (sqlite3_open_v2(path, out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        LC_ERROR("db", "writer: cannot open %s: %s", path,
+                 *out ? sqlite3_errmsg(*out) : "out of memory");
+        return LC_EDB;
+    }
+    sqlite3_busy_timeout(*out, 5000);
+    return 0;
+}
+
 lc_writer_t *lc_writer_start(const char *path, int max_queue, int *err)
 {
     lc_writer_t *w = calloc(1, sizeof *w);
@@ -223,27 +278,40 @@ lc_writer_t *lc_writer_start(const char *path, int max_queue, int *err)
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
+    pthread_cond_init(&w->ckpt_cond, NULL);
     w->max_queue = max_queue;
-    if (sqlite3_open_v2(path, &w->tx.conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        LC_ERROR("db", "writer: cannot open %s: %s", path,
-                 w->tx.conn ? sqlite3_errmsg(w->tx.conn) : "out of memory");
-        *err = LC_EDB;
+    char cache[64];
+    snprintf(cache, sizeof cache, "PRAGMA cache_size = -%d", WRITER_CACHE_KIB);
+    if ((*err = open_conn(path, &w->tx.conn)) < 0 || (*err = open_conn(path, &w->ckpt_conn)) < 0)
         goto fail;
-    }
-    sqlite3_busy_timeout(w->tx.conn, 5000);
     /* FULL: the WAL is synced at each commit, so an acknowledged job survives a power cut, not
      * only a crash of the process. One fsync per batch is what group commit buys. */
     if ((*err = exec(w->tx.conn, "PRAGMA synchronous = FULL")) < 0 ||
-        (*err = exec(w->tx.conn, "PRAGMA foreign_keys = ON")) < 0)
+        (*err = exec(w->tx.conn, "PRAGMA foreign_keys = ON")) < 0 ||
+        (*err = exec(w->tx.conn, cache)) < 0 ||
+        (*err = exec(w->tx.conn, "PRAGMA wal_autocheckpoint = 0")) < 0)
         goto fail;
+    if (pthread_create(&w->ckpt_thread, NULL, checkpoint_main, w) != 0) {
+        *err = -EAGAIN;
+        goto fail;
+    }
+    w->ckpt_started = true;
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         *err = -EAGAIN;
         goto fail;
     }
     return w;
 fail:
+    if (w->ckpt_started) {
+        pthread_mutex_lock(&w->lock);
+        w->stopping = true;
+        pthread_cond_signal(&w->ckpt_cond);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->ckpt_thread, NULL);
+    }
+    sqlite3_close(w->ckpt_conn);
     sqlite3_close(w->tx.conn);
+    pthread_cond_destroy(&w->ckpt_cond);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
     free(w);
@@ -258,11 +326,17 @@ void lc_writer_stop(lc_writer_t **pw)
     pthread_mutex_lock(&w->lock);
     w->stopping = true;
     pthread_cond_signal(&w->cond);
+    pthread_cond_signal(&w->ckpt_cond);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    pthread_join(w->ckpt_thread, NULL);
     for (int i = 0; i < w->tx.n; i++)
         sqlite3_finalize(w->tx.cache[i].st);
+    /* What the checkpointer has not copied yet is in the WAL, durable: the next open (or the
+     * main connection's own checkpoint) moves it. */
+    sqlite3_close(w->ckpt_conn);
     sqlite3_close(w->tx.conn);
+    pthread_cond_destroy(&w->ckpt_cond);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
     free(w);

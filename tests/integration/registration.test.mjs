@@ -109,6 +109,21 @@ test('the registration page has the form, the privacy notice and the consent tex
   }
 });
 
+test('a new consent text applies at once to pages showing it, within a second to the rest',
+  async () => {
+    const w = await create({ title: 'Consent versions' });
+    await register(w.slug, person()); // the registration path now holds the webinar
+    const v2 = await as('PATCH', `${ADMIN}/${w.id}`, { body: { consent_text: 'New text.' } });
+    assert.equal(v2.json.consent_version, '2');
+    const fresh = await register(w.slug, person({ consent_version: '2' }));
+    assert.equal(fresh.status, 201, 'a page showing the new text registers at once');
+    await sleep(1100);
+    assertError(await register(w.slug, person({ consent_version: '1' }), 409), 409,
+      'consent_changed', 'consent_version');
+    const versions = (await registrations(w.id)).registrations.map((r) => r.consent.version);
+    assert.deepEqual(versions, ['1', '2'], 'each consent names the text that was shown');
+  });
+
 test('bad registrations are refused by field and nothing is written', async () => {
   const w = await create({ title: 'Rules', form_fields: FORM });
   const ok = formPerson();
