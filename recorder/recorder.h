@@ -52,6 +52,8 @@ int lc_recording_recover(const char *recordings_dir, int64_t session_id, double 
 /* Whether the session's recording directory has a finished replay / a finished MP4 download. */
 bool lc_recording_has_replay(const char *recordings_dir, int64_t session_id);
 bool lc_recording_has_download(const char *recordings_dir, int64_t session_id);
+/* Whether the session has a recording directory at all (finished or not). */
+bool lc_recording_exists(const char *recordings_dir, int64_t session_id);
 
 /* Deletes the session's recording directory and every file in it (the layout above has no
  * subdirectories). No directory is fine. Returns 0 or -errno (logged). Must not run while the

@@ -458,6 +458,14 @@ bool lc_recording_has_replay(const char *recordings_dir, int64_t session_id)
            lc_rec_playlist_is_final(dir);
 }
 
+bool lc_recording_exists(const char *recordings_dir, int64_t session_id)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+    return lc_rec_session_dir(recordings_dir, session_id, dir, sizeof dir) == 0 &&
+           stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int lc_recording_remove(const char *recordings_dir, int64_t session_id)
 {
     char dir[PATH_MAX], path[PATH_MAX];

@@ -3,14 +3,17 @@
  * Start-up: paths → database (migrations) → recover recordings of sessions the last run left
  * live → authentication (password worker; a setup token when there is no account) → the
  * registration side (group-commit writer, waiting rooms, room password worker) → exporter
- * (resumes unfinished MP4 exports) → live registry → RTMP ingest → HTTP → demo.
+ * (resumes unfinished MP4 exports) → retention (a purge at once, then every
+ * --retention-interval; it queues recording removals on the exporter) → live registry → RTMP
+ * ingest → HTTP → demo.
  * Shutdown runs so that nothing is ever used after it was freed and data only flows into
  * modules that are still running: demo (its push ends cleanly) → HTTP (handlers read the live
  * registry and the database, so they stop first) → authentication and the registration side
- * (no request waits on them any more; the writer commits what is queued) → ingest (every publisher finishes as stopped)
- * → live (streams end, recordings are made final, sessions are closed in the database and queued
- * for export) → exporter (an export under way is abandoned and resumes at the next start) →
- * database. */
+ * (no request waits on them any more; the writer commits what is queued) → retention (a purge
+ * under way ends after its current batch; before the exporter it feeds) → ingest (every
+ * publisher finishes as stopped) → live (streams end, recordings are made final, sessions are
+ * closed in the database and queued for export) → exporter (an export under way is abandoned
+ * and resumes at the next start) → database. */
 #include "app.h"
 
 #include <ctype.h>
@@ -34,6 +37,7 @@
 #include "ingest/ingest.h"
 #include "live/live.h"
 #include "recorder/recorder.h"
+#include "retention/retention.h"
 
 int lc_app_paths(lc_app_t *app)
 {
@@ -329,6 +333,19 @@ static int start_registration(lc_app_t *app)
     return app->room_kdf ? 0 : rc;
 }
 
+static void queue_removal(void *opaque, int64_t session_id)
+{
+    lc_exporter_queue_removal(opaque, session_id);
+}
+
+void lc_app_retention_config(lc_app_t *app, lc_retention_config_t *out)
+{
+    *out = (lc_retention_config_t){.session_idle_ms = app->cfg.session_idle_ms,
+                                   .recordings_dir = app->recordings_dir,
+                                   .remove_recording = app->exporter ? queue_removal : NULL,
+                                   .opaque = app->exporter};
+}
+
 int lc_app_start(lc_app_t *app)
 {
     int rc;
@@ -345,6 +362,11 @@ int lc_app_start(lc_app_t *app)
         rc = -ENOMEM;
         goto fail;
     }
+    lc_retention_config_t rcfg;
+    lc_app_retention_config(app, &rcfg);
+    app->retention = lc_retention_start(app->db, &rcfg, app->cfg.retention_interval_ms, &rc);
+    if (!app->retention)
+        goto fail;
 
     lc_live_config_t lcfg;
     lc_live_config_default(&lcfg);
@@ -402,6 +424,7 @@ void lc_app_stop(lc_app_t *app)
     lc_ratelimit_free(&app->room_rate);
     lc_reg_cache_free(&app->reg_cache);
     lc_writer_stop(&app->writer);
+    lc_retention_stop(&app->retention);
     lc_ingest_stop(&app->ingest);
     lc_live_free(&app->live);
     lc_exporter_stop(&app->exporter);

@@ -21,6 +21,8 @@ struct lc_lobby;
 struct lc_kdf;
 struct lc_ratelimit;
 struct lc_reg_cache;
+struct lc_retention;
+struct lc_retention_config;
 
 typedef struct lc_app {
     lc_config_t cfg;
@@ -34,6 +36,7 @@ typedef struct lc_app {
     struct lc_ratelimit *room_rate; /* room password attempts per registration */
     struct lc_reg_cache *reg_cache; /* webinars as the registration path reads them */
     struct lc_exporter *exporter;
+    struct lc_retention *retention; /* deletes expired personal data, logins, recordings */
     struct lc_live *live;
     struct lc_ingest *ingest;
     struct lc_http *http;
@@ -53,15 +56,20 @@ typedef struct lc_app {
 int lc_app_paths(lc_app_t *app);
 
 /* Opens the database, recovers recordings of sessions the last run left live, starts the
- * organiser authentication (and, with no account yet, issues a setup token), the exporter, live
- * registry, RTMP ingest and HTTP server (and the demo with --demo). On failure stops what was
- * started and returns a negative code (logged). Main thread. */
+ * organiser authentication (and, with no account yet, issues a setup token), the exporter, the
+ * retention thread, live registry, RTMP ingest and HTTP server (and the demo with --demo). On
+ * failure stops what was started and returns a negative code (logged). Main thread. */
 int lc_app_start(lc_app_t *app);
 
-/* Shuts down in order: demo, HTTP, authentication (its password worker), ingest (publishers
- * finish), live (streams end, recordings are final, sessions are closed in the database),
- * exporter, database. Main thread. */
+/* Shuts down in order: demo, HTTP, authentication (its password worker), retention, ingest
+ * (publishers finish), live (streams end, recordings are final, sessions are closed in the
+ * database), exporter, database. Main thread. */
 void lc_app_stop(lc_app_t *app);
+
+/* What the retention purge needs (retention/retention.h), for the server and for
+ * `lectern purge`: recordings are deleted through the exporter's queue when it runs, else at
+ * once. */
+void lc_app_retention_config(lc_app_t *app, struct lc_retention_config *out);
 
 /* Creates a webinar from `row` (borrowed) with a fresh stream key, its slug made from the title
  * unless given. `created_by`: the organiser's user id, 0 for none. Writes the key (shown once,

@@ -19,12 +19,13 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "demo/demo.h"
+#include "retention/retention.h"
 
 static const char *const serve_opts[] = {"config", "http", "rtmp", "data-dir", "public-url",
                                          "rtmp-url", "log-level", "part-target", "segment-target",
                                          "window-segments", "grace", "low-latency", "demo",
                                          "secure-cookies", "session-idle", "session-lifetime",
-                                         NULL};
+                                         "retention-interval", NULL};
 static const char *const tool_opts[] = {"config", "http", "rtmp", "data-dir", "public-url",
                                         "rtmp-url", "log-level", NULL};
 
@@ -45,8 +46,10 @@ static void usage(FILE *out)
             "                                            line on standard input)\n"
             "  lectern user list [--json]                organiser accounts\n"
             "  lectern user delete EMAIL [--json]        delete an account and end its logins\n"
+            "  lectern purge [--dry-run] [--json]        delete expired personal data, logins\n"
+            "                                            and recordings now (for cron)\n"
             "  lectern --help | --version\n\n"
-            "The webinar and user commands work while the server runs (same --data-dir).\n"
+            "The webinar, user and purge commands work while the server runs (same --data-dir).\n"
             "`lectern serve --help` lists the server's options.\n",
             LECTERN_VERSION);
 }
@@ -198,9 +201,12 @@ static int cmd_serve(const char *self, int argc, char **argv)
 /* ---- webinar commands ---------------------------------------------------------------------- */
 
 typedef struct {
-    const char *group; /* "webinar", "user" */
+    const char *group; /* "webinar", "user", "purge" */
+    char name[48];     /* for messages: "webinar create", "purge" */
+    const char *const *opts; /* the shared options it takes; NULL: tool_opts */
     lc_app_t app;
     bool json;
+    bool dry_run; /* purge */
     json_t *webinar; /* `webinar create`: the members its flags set, as the API takes them */
     const char *arg; /* ID, SLUG or EMAIL */
 } tool_t;
@@ -241,6 +247,10 @@ static int take_flag(tool_t *t, int argc, char **argv, int *i)
     const char *a = argv[*i];
     if (strcmp(a, "--json") == 0) {
         t->json = true;
+        return 1;
+    }
+    if (strcmp(t->group, "purge") == 0 && strcmp(a, "--dry-run") == 0) {
+        t->dry_run = true;
         return 1;
     }
     if (strcmp(t->group, "webinar") != 0)
@@ -286,22 +296,22 @@ static int tool_open(tool_t *t, int argc, char **argv, const char *want_arg, con
             rest_argv[n++] = argv[i];
     }
     if (json_object_size(t->webinar) && strcmp(cmd, "create") != 0) {
-        fprintf(stderr, "lectern %s %s: the webinar settings are for `create`\n", t->group, cmd);
+        fprintf(stderr, "lectern %s: the webinar settings are for `create`\n", t->name);
         free(rest_argv);
         return -EINVAL;
     }
     char err[512];
     const char *rest[1];
     int nrest = 0;
-    int rc = lc_config_parse_args(&t->app.cfg, n, rest_argv, tool_opts, rest, want_arg ? 1 : 0,
-                                  &nrest, err, sizeof err);
+    int rc = lc_config_parse_args(&t->app.cfg, n, rest_argv, t->opts ? t->opts : tool_opts, rest,
+                                  want_arg ? 1 : 0, &nrest, err, sizeof err);
     free(rest_argv);
     if (rc < 0) {
-        fprintf(stderr, "lectern %s %s: %s\n", t->group, cmd, err);
+        fprintf(stderr, "lectern %s: %s\n", t->name, err);
         return -EINVAL;
     }
     if (want_arg && nrest != 1) {
-        fprintf(stderr, "lectern %s %s: %s\n", t->group, cmd, want_arg);
+        fprintf(stderr, "lectern %s: %s\n", t->name, want_arg);
         return -EINVAL;
     }
     t->arg = nrest ? rest[0] : NULL;
@@ -321,7 +331,7 @@ static int tool_open(tool_t *t, int argc, char **argv, const char *want_arg, con
     /* Tools print results on stdout; keep the log for real problems. */
     lc_log_set_level(t->app.cfg.log_level < LC_LOG_WARN ? t->app.cfg.log_level : LC_LOG_WARN);
     if ((rc = lc_app_paths(&t->app)) < 0 || (rc = lc_db_open(t->app.db_path, &t->app.db)) < 0) {
-        fprintf(stderr, "lectern %s %s: cannot open the database in %s: %s\n", t->group, cmd,
+        fprintf(stderr, "lectern %s: cannot open the database in %s: %s\n", t->name,
                 t->app.cfg.data_dir, lc_strerror(rc));
         return rc;
     }
@@ -614,6 +624,28 @@ typedef struct {
     void (*usage)(FILE *out);
 } tool_group_t;
 
+static bool wants_help(int argc, char **argv)
+{
+    for (int k = 0; k < argc; k++)
+        if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0)
+            return true;
+    return false;
+}
+
+/* Opens the database for a tool whose name, group and options are set in *t, runs `fn`, and
+ * closes it. Returns the exit code. */
+static int run_tool(tool_t *t, int argc, char **argv, const tool_cmd_t *c)
+{
+    int rc = tool_open(t, argc, argv, c->want_arg, c->name);
+    if (rc == 0)
+        rc = c->fn(t);
+    else
+        rc = rc == -EINVAL ? 2 : 1;
+    lc_db_close(&t->app.db);
+    json_decref(t->webinar);
+    return rc;
+}
+
 static int run_group(const tool_group_t *g, int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
@@ -624,22 +656,13 @@ static int run_group(const tool_group_t *g, int argc, char **argv)
         const tool_cmd_t *c = &g->cmds[i];
         if (strcmp(argv[0], c->name) != 0)
             continue;
-        for (int k = 1; k < argc; k++)
-            if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
-                g->usage(stdout);
-                return 0;
-            }
-        tool_t t = {.group = g->group};
-        int rc = tool_open(&t, argc - 1, argv + 1, c->want_arg, c->name);
-        if (rc < 0) {
-            lc_db_close(&t.app.db);
-            json_decref(t.webinar);
-            return rc == -EINVAL ? 2 : 1;
+        if (wants_help(argc - 1, argv + 1)) {
+            g->usage(stdout);
+            return 0;
         }
-        rc = c->fn(&t);
-        lc_db_close(&t.app.db);
-        json_decref(t.webinar);
-        return rc;
+        tool_t t = {.group = g->group};
+        snprintf(t.name, sizeof t.name, "%s %s", g->group, c->name);
+        return run_tool(&t, argc - 1, argv + 1, c);
     }
     fprintf(stderr, "lectern %s: unknown command '%s'\n", g->group, argv[0]);
     g->usage(stderr);
@@ -667,6 +690,56 @@ static int cmd_user(int argc, char **argv)
     return run_group(&g, argc, argv);
 }
 
+/* ---- purge --------------------------------------------------------------------------------- */
+
+static const char *const purge_opts[] = {"config", "data-dir", "log-level", "session-idle", NULL};
+
+static void purge_usage(FILE *out)
+{
+    fprintf(out, "Usage: lectern purge [--dry-run] [--json] [OPTIONS]\n\n"
+                 "Deletes what has expired: registrations past their webinar's retention period\n"
+                 "(their counts are kept), ended organiser logins, and recordings past their\n"
+                 "webinar's recording retention. The server does the same at start and every\n"
+                 "--retention-interval; this is for cron. Prints counts only.\n\nOptions:\n");
+    fprintf(out, "  %-28s %s\n", "--dry-run", "count what would be deleted; delete nothing");
+    fprintf(out, "  %-28s %s\n", "--json", "print one JSON object instead of text");
+    lc_config_print_help(out, purge_opts);
+}
+
+static int cmd_purge_run(tool_t *t)
+{
+    lc_retention_config_t cfg;
+    lc_purge_counts_t n;
+    /* No exporter in this process: recordings are deleted at once (docs/architecture.md). */
+    lc_app_retention_config(&t->app, &cfg);
+    int rc = lc_retention_purge(t->app.db, &cfg, lc_now_real_ms(), t->dry_run, &n);
+    if (rc < 0) {
+        fprintf(stderr, "lectern purge: %s\n", lc_strerror(rc));
+        return 1;
+    }
+    if (t->json)
+        return print_json(json_pack("{s:b,s:I,s:I,s:I,s:I}", "dry_run", t->dry_run,
+                                    "registrations", (json_int_t)n.registrations, "webinars",
+                                    (json_int_t)n.webinars, "login_sessions",
+                                    (json_int_t)n.login_sessions, "recordings",
+                                    (json_int_t)n.recordings));
+    printf("%s %lld registrations (of %lld webinars), %lld ended logins, %lld recordings.\n",
+           t->dry_run ? "Would delete" : "Deleted", (long long)n.registrations,
+           (long long)n.webinars, (long long)n.login_sessions, (long long)n.recordings);
+    return 0;
+}
+
+static int cmd_purge(int argc, char **argv)
+{
+    static const tool_cmd_t cmd = {"purge", NULL, cmd_purge_run};
+    if (wants_help(argc, argv)) {
+        purge_usage(stdout);
+        return 0;
+    }
+    tool_t t = {.group = "purge", .name = "purge", .opts = purge_opts};
+    return run_tool(&t, argc, argv, &cmd);
+}
+
 int main(int argc, char **argv)
 {
     lc_log_hook_libav();
@@ -689,6 +762,8 @@ int main(int argc, char **argv)
         return cmd_webinar(argc - 2, argv + 2);
     if (strcmp(argv[1], "user") == 0)
         return cmd_user(argc - 2, argv + 2);
+    if (strcmp(argv[1], "purge") == 0)
+        return cmd_purge(argc - 2, argv + 2);
     fprintf(stderr, "lectern: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

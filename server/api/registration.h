@@ -36,6 +36,18 @@ int lc_api_join_calendar(lc_req_t *req);
  * "seconds_live", "seconds_replay", "minutes_live", "minutes_replay", "first_joined_at",
  * "last_seen_at"}}. NULL when out of memory. */
 json_t *lc_api_registration_json(const lc_reg_row_t *r);
+/* The webinar named by the URL's first parameter (an id): 0 and *w, or a negative code after
+ * replying 404 (*rc is then the reply's result, for the handler to return) or on a database
+ * failure (*rc the code). */
+int lc_api_load_webinar(lc_req_t *req, lc_webinar_t *w, int *rc);
+/* An optional integer query argument within [min, max]: 0 (*v untouched when it is absent), or
+ * -EINVAL after replying 400 invalid_query naming it with `message` (*rc as above). */
+int lc_api_query_int(lc_req_t *req, const char *name, int64_t min, int64_t max,
+                     const char *message, int64_t *v, int *rc);
+/* Listings' page size: the default and the largest a `limit` may ask. */
+#define LC_API_LIST_LIMIT 100
+#define LC_API_LIST_LIMIT_MAX 1000
+
 /* Writes an audit log entry for the request's organiser (failures are logged, not fatal). */
 void lc_api_audit(lc_req_t *req, const char *action, int64_t webinar_id, const char *subject,
                   int64_t records);

@@ -14,8 +14,6 @@
 #include "core/util.h"
 #include "db/registrations.h"
 
-#define LIST_LIMIT_DEFAULT 100
-#define LIST_LIMIT_MAX 1000
 #define IDS_MAX 10000
 
 static json_t *time_or_null(int64_t ms)
@@ -41,8 +39,9 @@ json_t *lc_api_registration_json(const lc_reg_row_t *r)
         time_or_null(r->created_at_ms), "decided_at", time_or_null(r->decided_at_ms),
         "admitted_at", time_or_null(r->admitted_at_ms), "attendance", "attended_live",
         r->attended_live, "seconds_live", (json_int_t)r->seconds_live, "seconds_replay",
-        (json_int_t)r->seconds_replay, "minutes_live", (json_int_t)((r->seconds_live + 30) / 60),
-        "minutes_replay", (json_int_t)((r->seconds_replay + 30) / 60), "first_joined_at",
+        (json_int_t)r->seconds_replay, "minutes_live",
+        (json_int_t)lc_reg_minutes(r->seconds_live), "minutes_replay",
+        (json_int_t)lc_reg_minutes(r->seconds_replay), "first_joined_at",
         time_or_null(r->first_joined_ms), "last_seen_at", time_or_null(r->last_seen_ms));
 }
 
@@ -56,23 +55,27 @@ void lc_api_audit(lc_req_t *req, const char *action, int64_t webinar_id, const c
     lc_db_audit_add(lc_req_app(req)->db, &e);
 }
 
-static int reply_not_found(lc_req_t *req, const char *what)
-{
-    return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", what);
-}
-
-/* The webinar of the URL: 0 and *w, or a reply was queued (*rc). */
-static int load_webinar(lc_req_t *req, lc_webinar_t *w, int *rc)
+int lc_api_load_webinar(lc_req_t *req, lc_webinar_t *w, int *rc)
 {
     int64_t id;
     int r = LC_ENOTFOUND;
     if (lc_parse_int64(lc_req_param(req, 0), 1, INT64_MAX, &id) == 0)
         r = lc_db_webinar_get(lc_req_app(req)->db, id, w);
     if (r == LC_ENOTFOUND)
-        *rc = reply_not_found(req, "no such webinar");
+        *rc = lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such webinar");
     else if (r < 0)
         *rc = r;
     return r;
+}
+
+int lc_api_query_int(lc_req_t *req, const char *name, int64_t min, int64_t max,
+                     const char *message, int64_t *v, int *rc)
+{
+    const char *q = lc_req_query(req, name);
+    if (!q || lc_parse_int64(q, min, max, v) == 0)
+        return 0;
+    *rc = lc_reply_error_with(req, MHD_HTTP_BAD_REQUEST, "invalid_query", name, message, NULL);
+    return -EINVAL;
 }
 
 typedef struct {
@@ -101,21 +104,19 @@ int lc_api_admin_reg_list(lc_req_t *req)
     lc_app_t *app = lc_req_app(req);
     lc_webinar_t w;
     int rc = 0;
-    if (load_webinar(req, &w, &rc) < 0)
+    if (lc_api_load_webinar(req, &w, &rc) < 0)
         return rc;
-    const char *state_q = lc_req_query(req, "state"), *after_q = lc_req_query(req, "after");
-    const char *limit_q = lc_req_query(req, "limit");
+    const char *state_q = lc_req_query(req, "state");
     lc_reg_state_t state;
-    int64_t after = 0, limit = LIST_LIMIT_DEFAULT;
+    int64_t after = 0, limit = LC_API_LIST_LIMIT;
     if (state_q && lc_reg_state_parse(state_q, &state) < 0)
         return lc_reply_error_with(req, MHD_HTTP_BAD_REQUEST, "invalid_query", "state",
                                    "state: pending, approved or rejected", NULL);
-    if (after_q && lc_parse_int64(after_q, 0, INT64_MAX, &after) < 0)
-        return lc_reply_error_with(req, MHD_HTTP_BAD_REQUEST, "invalid_query", "after",
-                                   "after: a registration id", NULL);
-    if (limit_q && lc_parse_int64(limit_q, 1, LIST_LIMIT_MAX, &limit) < 0)
-        return lc_reply_error_with(req, MHD_HTTP_BAD_REQUEST, "invalid_query", "limit",
-                                   "limit: 1 to 1000", NULL);
+    if (lc_api_query_int(req, "after", 0, INT64_MAX, "after: a registration id", &after,
+                         &rc) < 0 ||
+        lc_api_query_int(req, "limit", 1, LC_API_LIST_LIMIT_MAX, "limit: 1 to 1000", &limit,
+                         &rc) < 0)
+        return rc;
     list_acc_t a = {.list = json_array()};
     if (!a.list)
         return -ENOMEM;
@@ -175,7 +176,7 @@ int lc_api_admin_reg_decide(lc_req_t *req)
     lc_app_t *app = lc_req_app(req);
     lc_webinar_t w;
     int rc = 0;
-    if (load_webinar(req, &w, &rc) < 0)
+    if (lc_api_load_webinar(req, &w, &rc) < 0)
         return rc;
     json_t *body = lc_req_json(req, decision_fields, &rc);
     if (!body)
@@ -230,7 +231,7 @@ int lc_api_admin_waiting(lc_req_t *req)
     lc_app_t *app = lc_req_app(req);
     lc_webinar_t w;
     int rc = 0;
-    if (load_webinar(req, &w, &rc) < 0)
+    if (lc_api_load_webinar(req, &w, &rc) < 0)
         return rc;
     int64_t *ids = NULL;
     size_t n = 0;
@@ -268,7 +269,7 @@ int lc_api_admin_admit(lc_req_t *req)
     lc_app_t *app = lc_req_app(req);
     lc_webinar_t w;
     int rc = 0;
-    if (load_webinar(req, &w, &rc) < 0)
+    if (lc_api_load_webinar(req, &w, &rc) < 0)
         return rc;
     json_t *body = lc_req_json(req, admission_fields, &rc);
     if (!body)

@@ -139,7 +139,8 @@ int lc_auth_session_new(lc_auth_t *a, int64_t user_id, int64_t now_ms, char *tok
                         char *csrf_out)
 {
     uint8_t hash[32], unused[32];
-    int rc = lc_db_auth_session_purge(a->db, now_ms, now_ms - a->cfg.session_idle_ms);
+    int rc = lc_db_auth_session_purge(a->db, now_ms, now_ms - a->cfg.session_idle_ms, false,
+                                      NULL);
     if (rc == 0)
         rc = lc_secret_new(32, token_out, LC_TOKEN_LEN + 1, hash);
     if (rc == 0)

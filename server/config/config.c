@@ -56,6 +56,10 @@ static const opt_t options[] = {
     {"session-lifetime", OPT_SECONDS_MS, offsetof(lc_config_t, session_lifetime_ms), 0, 1,
      31536000, "SECONDS",
      "an organiser's login ends this long after it began, used or not (default 604800: 7 days)"},
+    {"retention-interval", OPT_SECONDS_MS, offsetof(lc_config_t, retention_interval_ms), 0, 1,
+     86400, "SECONDS",
+     "how often expired personal data, logins and recordings are deleted; also at start "
+     "(default 3600: hourly)"},
 };
 #undef STR
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -77,6 +81,7 @@ void lc_config_default(lc_config_t *cfg)
     cfg->low_latency = true;
     cfg->session_idle_ms = 12 * 3600 * 1000LL;
     cfg->session_lifetime_ms = 7 * 24 * 3600 * 1000LL;
+    cfg->retention_interval_ms = 3600 * 1000LL;
 }
 
 static const opt_t *find_opt(const char *name)

@@ -27,6 +27,7 @@ typedef struct {
     bool secure_cookies;       /* --secure-cookies: mark cookies Secure (behind a TLS proxy) */
     int64_t session_idle_ms;   /* --session-idle (seconds), default 12 h */
     int64_t session_lifetime_ms; /* --session-lifetime (seconds), default 7 days */
+    int64_t retention_interval_ms; /* --retention-interval (seconds), default 1 hour */
 } lc_config_t;
 
 /* Fills the embedded defaults. */

@@ -27,6 +27,21 @@ static int64_t clock_ms(clockid_t id)
 int64_t lc_now_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
 int64_t lc_now_real_ms(void) { return clock_ms(CLOCK_REALTIME); }
 
+int lc_cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(cond, &ca);
+    pthread_condattr_destroy(&ca);
+    return rc;
+}
+
+struct timespec lc_mono_timespec(int64_t mono_ms)
+{
+    return (struct timespec){.tv_sec = mono_ms / 1000, .tv_nsec = (mono_ms % 1000) * 1000000};
+}
+
 int64_t lc_now_mono_us(void)
 {
     struct timespec ts;

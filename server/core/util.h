@@ -2,15 +2,24 @@
 #ifndef LC_CORE_UTIL_H
 #define LC_CORE_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Milliseconds / microseconds of CLOCK_MONOTONIC (for deadlines) and CLOCK_REALTIME (for
  * timestamps that leave the process: EXT-X-PROGRAM-DATE-TIME, database rows). */
 int64_t lc_now_mono_ms(void);
 int64_t lc_now_mono_us(void);
 int64_t lc_now_real_ms(void);
+
+/* Initializes a condition variable whose timed waits count in CLOCK_MONOTONIC, immune to changes
+ * of the wall clock. Returns pthread_cond_init's result. */
+int lc_cond_init_monotonic(pthread_cond_t *cond);
+/* A CLOCK_MONOTONIC instant in ms (lc_now_mono_ms() + a delay) as the absolute time
+ * pthread_cond_timedwait takes for such a condition variable. */
+struct timespec lc_mono_timespec(int64_t mono_ms);
 
 /* Formats a realtime ms timestamp as ISO 8601 UTC with milliseconds,
  * "2026-11-27T08:00:00.123Z". `out` must hold 25 bytes; returns out. */

@@ -23,6 +23,7 @@ enum {
     ST_SESSION_TOUCH,
     ST_SESSION_DELETE,
     ST_SESSION_PURGE,
+    ST_SESSION_EXPIRED,
     ST_SETUP_CLEAR,
     ST_SETUP_INSERT,
     ST_SETUP_CHECK,
@@ -48,6 +49,8 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_SESSION_TOUCH] = "UPDATE auth_sessions SET last_seen_at = ?2 WHERE id = ?1",
     [ST_SESSION_DELETE] = "DELETE FROM auth_sessions WHERE token_hash = ?1",
     [ST_SESSION_PURGE] = "DELETE FROM auth_sessions WHERE expires_at <= ?1 OR last_seen_at < ?2",
+    [ST_SESSION_EXPIRED] = "SELECT count(*) FROM auth_sessions WHERE expires_at <= ?1 OR "
+                           "last_seen_at < ?2",
     [ST_SETUP_CLEAR] = "DELETE FROM setup_tokens",
     [ST_SETUP_INSERT] = "INSERT INTO setup_tokens (token_hash, created_at, expires_at) "
                         "VALUES (?1, ?2, ?3)",
@@ -57,39 +60,18 @@ static const char *const sql_text[ST_COUNT] = {
                      "used_at IS NULL AND expires_at > ?2",
 };
 
-struct lc_db_accounts {
-    sqlite3_stmt *st[ST_COUNT];
-};
-
-int lc_db_accounts_open(lc_db_t *db, struct lc_db_accounts **out)
+int lc_db_accounts_open(lc_db_t *db, sqlite3_stmt ***out)
 {
-    struct lc_db_accounts *a = calloc(1, sizeof *a);
-    if (!a)
-        return -ENOMEM;
-    int rc = lc_db_prepare_all(lc_db_conn(db), sql_text, ST_COUNT, a->st);
-    if (rc < 0) {
-        lc_db_accounts_close(&a);
-        return rc;
-    }
-    *out = a;
-    return 0;
+    return lc_db_stmts_open(lc_db_conn(db), sql_text, ST_COUNT, out);
 }
 
-void lc_db_accounts_close(struct lc_db_accounts **pa)
-{
-    if (!pa || !*pa)
-        return;
-    for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize((*pa)->st[i]);
-    free(*pa);
-    *pa = NULL;
-}
+void lc_db_accounts_close(sqlite3_stmt ***pst) { lc_db_stmts_close(pst, ST_COUNT); }
 
 /* Locks the connection and returns statement `i` (unlock with unlock()). */
 static sqlite3_stmt *lock(lc_db_t *db, int i)
 {
     pthread_mutex_lock(&lc_db_conn(db)->lock);
-    return lc_db_accounts(db)->st[i];
+    return lc_db_accounts(db)[i];
 }
 
 static void unlock(lc_db_t *db) { pthread_mutex_unlock(&lc_db_conn(db)->lock); }
@@ -164,7 +146,7 @@ static int one_row(lc_db_t *db, sqlite3_stmt *st, void (*reader)(sqlite3_stmt *,
 static int insert_user(lc_db_t *db, const char *email, const char *password_hash, int64_t now_ms,
                        int64_t *id)
 {
-    sqlite3_stmt *st = lc_db_accounts(db)->st[ST_USER_INSERT];
+    sqlite3_stmt *st = lc_db_accounts(db)[ST_USER_INSERT];
     sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, password_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now_ms);
@@ -227,7 +209,7 @@ static void read_count(sqlite3_stmt *st, void *out, void *extra)
 
 static int count_users(lc_db_t *db, int64_t *count)
 {
-    return one_row(db, lc_db_accounts(db)->st[ST_USER_COUNT], read_count, count, NULL);
+    return one_row(db, lc_db_accounts(db)[ST_USER_COUNT], read_count, count, NULL);
 }
 
 int lc_db_user_count(lc_db_t *db, int64_t *count)
@@ -314,9 +296,20 @@ int lc_db_auth_session_delete(lc_db_t *db, const uint8_t token_hash[32])
     return exec(db, ST_SESSION_DELETE, token_hash, 0, 0, 0, true);
 }
 
-int lc_db_auth_session_purge(lc_db_t *db, int64_t now_ms, int64_t idle_before_ms)
+int lc_db_auth_session_purge(lc_db_t *db, int64_t now_ms, int64_t idle_before_ms, bool dry_run,
+                             int64_t *n)
 {
-    return exec(db, ST_SESSION_PURGE, NULL, 2, now_ms, idle_before_ms, false);
+    sqlite3_stmt *st = lock(db, dry_run ? ST_SESSION_EXPIRED : ST_SESSION_PURGE);
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, idle_before_ms);
+    int64_t count = 0;
+    int rc = dry_run ? one_row(db, st, read_count, &count, NULL) : done(db, st);
+    if (rc == 0 && !dry_run)
+        count = sqlite3_changes(lc_db_conn(db)->conn);
+    unlock(db);
+    if (n)
+        *n = rc == 0 ? count : 0;
+    return rc;
 }
 
 /* ---- setup tokens ---------------------------------------------------------------------------- */
@@ -328,7 +321,7 @@ int lc_db_setup_token_replace(lc_db_t *db, const uint8_t token_hash[32], int64_t
     sqlite3_stmt *st = lock(db, ST_SETUP_INSERT);
     int rc = lc_db_step_done(c, c->begin);
     if (rc == 0) {
-        rc = done(db, lc_db_accounts(db)->st[ST_SETUP_CLEAR]);
+        rc = done(db, lc_db_accounts(db)[ST_SETUP_CLEAR]);
         if (rc == 0) {
             sqlite3_bind_blob(st, 1, token_hash, 32, SQLITE_STATIC);
             sqlite3_bind_int64(st, 2, now_ms);

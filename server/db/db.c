@@ -90,13 +90,13 @@ static const char *const sql_text[ST_COUNT] = {
 struct lc_db {
     struct lc_db_conn c;
     sqlite3_stmt *st[ST_COUNT];
-    struct lc_db_accounts *accounts;
-    struct lc_db_regs *regs;
+    sqlite3_stmt **accounts, **regs, **leads; /* the entity files' statements */
 };
 
 struct lc_db_conn *lc_db_conn(lc_db_t *db) { return &db->c; }
-struct lc_db_accounts *lc_db_accounts(lc_db_t *db) { return db->accounts; }
-struct lc_db_regs *lc_db_regs(lc_db_t *db) { return db->regs; }
+sqlite3_stmt **lc_db_accounts(lc_db_t *db) { return db->accounts; }
+sqlite3_stmt **lc_db_regs(lc_db_t *db) { return db->regs; }
+sqlite3_stmt **lc_db_leads(lc_db_t *db) { return db->leads; }
 
 static const char *const state_names[] = {"scheduled", "live", "ended"};
 
@@ -156,7 +156,8 @@ int lc_db_open(const char *path, lc_db_t **out)
     db->c.commit = db->st[ST_COMMIT];
     db->c.rollback = db->st[ST_ROLLBACK];
     if ((rc = lc_db_accounts_open(db, &db->accounts)) < 0 ||
-        (rc = lc_db_regs_open(db, &db->regs)) < 0)
+        (rc = lc_db_regs_open(db, &db->regs)) < 0 ||
+        (rc = lc_db_leads_open(db, &db->leads)) < 0)
         goto fail;
     *out = db;
     return 0;
@@ -172,6 +173,7 @@ void lc_db_close(lc_db_t **pdb)
     lc_db_t *db = *pdb;
     lc_db_accounts_close(&db->accounts);
     lc_db_regs_close(&db->regs);
+    lc_db_leads_close(&db->leads);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
     if (db->c.conn && sqlite3_close(db->c.conn) != SQLITE_OK)
@@ -191,6 +193,29 @@ int lc_db_prepare_all(struct lc_db_conn *c, const char *const *sql, int n, sqlit
         }
     }
     return 0;
+}
+
+int lc_db_stmts_open(struct lc_db_conn *c, const char *const *sql, int n, sqlite3_stmt ***out)
+{
+    sqlite3_stmt **st = calloc((size_t)n, sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    int rc = lc_db_prepare_all(c, sql, n, st);
+    if (rc < 0)
+        lc_db_stmts_close(&st, n);
+    else
+        *out = st;
+    return rc;
+}
+
+void lc_db_stmts_close(sqlite3_stmt ***pst, int n)
+{
+    if (!pst || !*pst)
+        return;
+    for (int i = 0; i < n; i++)
+        sqlite3_finalize((*pst)[i]);
+    free(*pst);
+    *pst = NULL;
 }
 
 int lc_db_step_done(struct lc_db_conn *c, sqlite3_stmt *st)

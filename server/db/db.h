@@ -204,8 +204,10 @@ int lc_db_auth_session_get(lc_db_t *db, const uint8_t token_hash[32], lc_auth_se
 int lc_db_auth_session_touch(lc_db_t *db, int64_t id, int64_t now_ms);
 /* Deletes a session (logout, expiry). 0 or LC_ENOTFOUND. */
 int lc_db_auth_session_delete(lc_db_t *db, const uint8_t token_hash[32]);
-/* Deletes every session past its absolute end or last seen before `idle_before_ms`. */
-int lc_db_auth_session_purge(lc_db_t *db, int64_t now_ms, int64_t idle_before_ms);
+/* Deletes every session past its absolute end or last seen before `idle_before_ms`; with
+ * `dry_run` only counts them. *n (may be NULL): how many. */
+int lc_db_auth_session_purge(lc_db_t *db, int64_t now_ms, int64_t idle_before_ms, bool dry_run,
+                             int64_t *n);
 
 /* Setup links (one-time tokens that create the first account). Replaces every existing token by
  * this one (only the newest printed link works). */

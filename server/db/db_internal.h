@@ -7,8 +7,6 @@
 
 #include "db/db.h"
 
-struct lc_db_accounts;
-struct lc_db_regs;
 
 struct lc_db_conn {
     sqlite3 *conn;
@@ -17,14 +15,20 @@ struct lc_db_conn {
     sqlite3_stmt *begin, *commit, *rollback;
 };
 
-/* The connection part of an lc_db_t, and the statements of accounts.c. */
+/* The connection part of an lc_db_t, and the statements of accounts.c, registrations.c and
+ * leads.c (each file's array, indexed by its own enum). */
 struct lc_db_conn *lc_db_conn(lc_db_t *db);
-struct lc_db_accounts *lc_db_accounts(lc_db_t *db);
-/* The statements of registrations.c. */
-struct lc_db_regs *lc_db_regs(lc_db_t *db);
+sqlite3_stmt **lc_db_accounts(lc_db_t *db);
+sqlite3_stmt **lc_db_regs(lc_db_t *db);
+sqlite3_stmt **lc_db_leads(lc_db_t *db);
 
 /* Prepares `n` statements (persistent). Returns 0 or LC_EDB (logged). */
 int lc_db_prepare_all(struct lc_db_conn *c, const char *const *sql, int n, sqlite3_stmt **out);
+/* An entity file's statements: `n` prepared into a new array (*out). 0, -ENOMEM or LC_EDB
+ * (logged; nothing is left allocated). lc_db_stmts_close finalizes and frees them (NULL-safe,
+ * sets *pst to NULL). */
+int lc_db_stmts_open(struct lc_db_conn *c, const char *const *sql, int n, sqlite3_stmt ***out);
+void lc_db_stmts_close(sqlite3_stmt ***pst, int n);
 
 /* Steps a statement that returns no rows, then resets it and clears its bindings; a UNIQUE
  * violation is LC_ECONFLICT, another constraint -EINVAL, anything else LC_EDB (logged). */
@@ -33,8 +37,13 @@ int lc_db_step_done(struct lc_db_conn *c, sqlite3_stmt *st);
  * commit's failure). */
 int lc_db_end_transaction(struct lc_db_conn *c, int rc);
 
-/* Opens / closes the statement set of accounts.c (called by lc_db_open / lc_db_close). */
-int lc_db_accounts_open(lc_db_t *db, struct lc_db_accounts **out);
-void lc_db_accounts_close(struct lc_db_accounts **pa);
+/* Opens / closes the statements of accounts.c, registrations.c and leads.c (called by
+ * lc_db_open / lc_db_close). */
+int lc_db_accounts_open(lc_db_t *db, sqlite3_stmt ***out);
+void lc_db_accounts_close(sqlite3_stmt ***pst);
+int lc_db_regs_open(lc_db_t *db, sqlite3_stmt ***out);
+void lc_db_regs_close(sqlite3_stmt ***pst);
+int lc_db_leads_open(lc_db_t *db, sqlite3_stmt ***out);
+void lc_db_leads_close(sqlite3_stmt ***pst);
 
 #endif

@@ -243,38 +243,17 @@ static const char *const sql_text[ST_COUNT] = {
                      "subject, records) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 };
 
-struct lc_db_regs {
-    sqlite3_stmt *st[ST_COUNT];
-};
-
-int lc_db_regs_open(lc_db_t *db, struct lc_db_regs **out)
+int lc_db_regs_open(lc_db_t *db, sqlite3_stmt ***out)
 {
-    struct lc_db_regs *r = calloc(1, sizeof *r);
-    if (!r)
-        return -ENOMEM;
-    int rc = lc_db_prepare_all(lc_db_conn(db), sql_text, ST_COUNT, r->st);
-    if (rc < 0) {
-        lc_db_regs_close(&r);
-        return rc;
-    }
-    *out = r;
-    return 0;
+    return lc_db_stmts_open(lc_db_conn(db), sql_text, ST_COUNT, out);
 }
 
-void lc_db_regs_close(struct lc_db_regs **pr)
-{
-    if (!pr || !*pr)
-        return;
-    for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize((*pr)->st[i]);
-    free(*pr);
-    *pr = NULL;
-}
+void lc_db_regs_close(sqlite3_stmt ***pst) { lc_db_stmts_close(pst, ST_COUNT); }
 
 static sqlite3_stmt *lock(lc_db_t *db, int i)
 {
     pthread_mutex_lock(&lc_db_conn(db)->lock);
-    return lc_db_regs(db)->st[i];
+    return lc_db_regs(db)[i];
 }
 
 static void unlock(lc_db_t *db) { pthread_mutex_unlock(&lc_db_conn(db)->lock); }
@@ -324,7 +303,7 @@ int lc_db_reg_password_ok(lc_db_t *db, int64_t registration_id, int64_t now_ms)
 static int each_id(lc_db_t *db, int i, int64_t webinar_id, const int64_t *ids, size_t n,
                    int64_t now_ms, int *changed)
 {
-    sqlite3_stmt *st = lc_db_regs(db)->st[i];
+    sqlite3_stmt *st = lc_db_regs(db)[i];
     for (size_t k = 0; k < n; k++) {
         sqlite3_bind_int64(st, 1, webinar_id);
         sqlite3_bind_int64(st, 2, ids[k]);

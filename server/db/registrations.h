@@ -95,6 +95,9 @@ typedef struct {
     int64_t first_joined_ms, last_seen_ms; /* 0: never watched */
 } lc_reg_row_t;
 
+/* Whole minutes of watching, rounded to the nearest (what exports and lists show). */
+static inline int64_t lc_reg_minutes(int64_t seconds) { return (seconds + 30) / 60; }
+
 /* The columns and joins that lc_db_reg_read reads (for statements on other connections, such
  * as the streamed export): "SELECT " LC_REG_COLS " FROM " LC_REG_FROM " WHERE ...". */
 #define LC_REG_COLS                                                                            \
@@ -140,10 +143,5 @@ typedef struct {
     int64_t records;
 } lc_audit_entry_t;
 int lc_db_audit_add(lc_db_t *db, const lc_audit_entry_t *e);
-
-/* Opens / closes the statement set (called by lc_db_open / lc_db_close). */
-struct lc_db_regs;
-int lc_db_regs_open(lc_db_t *db, struct lc_db_regs **out);
-void lc_db_regs_close(struct lc_db_regs **pr);
 
 #endif

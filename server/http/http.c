@@ -307,13 +307,7 @@ static void *timer_main(void *arg)
     lc_http_t *h = arg;
     pthread_mutex_lock(&h->wait_mu);
     while (!h->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += TICK_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = lc_mono_timespec(lc_now_mono_ms() + TICK_MS);
         pthread_cond_timedwait(&h->wait_cond, &h->wait_mu, &ts);
         if (h->stopping)
             break;
@@ -470,6 +464,59 @@ int lc_reply_file(lc_req_t *req, const char *path, const char *content_type, con
     return queue(req, status, r);
 }
 
+static void add_headers(struct MHD_Response *r, const char *const *headers)
+{
+    for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+        MHD_add_response_header(r, headers[i], headers[i + 1]);
+}
+
+/* What libmicrohttpd calls back for a streamed response. */
+typedef struct {
+    lc_stream_read_cb read;
+    void (*free_cb)(void *opaque);
+    void *opaque;
+} stream_t;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    stream_t *s = cls;
+    ssize_t n = s->read(s->opaque, buf, max);
+    /* 0 would mean "nothing yet, ask again" to libmicrohttpd: for us it is the end. */
+    return n > 0 ? n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+                              : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+    stream_t *s = cls;
+    if (s->free_cb)
+        s->free_cb(s->opaque);
+    free(s);
+}
+
+int lc_reply_stream(lc_req_t *req, unsigned status, const char *content_type,
+                    lc_stream_read_cb read, void (*free_cb)(void *opaque), void *opaque,
+                    const char *const *headers)
+{
+    stream_t *s = malloc(sizeof *s);
+    struct MHD_Response *r = NULL;
+    if (s) {
+        *s = (stream_t){read, free_cb, opaque};
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_read, s,
+                                              stream_free);
+    }
+    if (!r) {
+        free(s);
+        if (free_cb)
+            free_cb(opaque);
+        return -ENOMEM;
+    }
+    add_common_headers(r, content_type, "no-store");
+    add_headers(r, headers);
+    return queue(req, status, r);
+}
+
 static int reply_json_full(lc_req_t *req, unsigned status, json_t *body, bool cors,
                            const char *const *headers)
 {
@@ -487,8 +534,7 @@ static int reply_json_full(lc_req_t *req, unsigned status, json_t *body, bool co
     add_common_headers(r, "application/json", "no-store");
     if (cors)
         MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
-    for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
-        MHD_add_response_header(r, headers[i], headers[i + 1]);
+    add_headers(r, headers);
     return queue(req, status, r);
 }
 
@@ -814,11 +860,7 @@ lc_http_t *lc_http_start(lc_app_t *app, int *err)
     }
     h->app = app;
     pthread_mutex_init(&h->wait_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->wait_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    lc_cond_init_monotonic(&h->wait_cond);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -110,6 +111,19 @@ int lc_reply_static(lc_req_t *req, const void *data, size_t len, const char *con
  * exist. `download_name` (or NULL) adds Content-Disposition: attachment. */
 int lc_reply_file(lc_req_t *req, const char *path, const char *content_type, const char *cache,
                   const char *download_name);
+/* A streamed body's source: writes up to `max` bytes into `buf` and returns how many (> 0), 0
+ * at the end of the body, or a negative code to abandon the response (the connection is closed
+ * and the client sees a truncated body). Called on the connection's HTTP thread, one call at a
+ * time, as the client reads; it must not block for long. */
+typedef ssize_t (*lc_stream_read_cb)(void *opaque, char *buf, size_t max);
+
+/* Replies with a body produced piece by piece by `read` (chunked transfer encoding), for bodies
+ * that must not be built in memory (exports). Never cached (Cache-Control: no-store); `headers`
+ * as for lc_reply_json_with. `free_cb(opaque)` (may be NULL) is called exactly once when the
+ * response is over — sent, abandoned, or the client gone — also when this call fails. */
+int lc_reply_stream(lc_req_t *req, unsigned status, const char *content_type,
+                    lc_stream_read_cb read, void (*free_cb)(void *opaque), void *opaque,
+                    const char *const *headers);
 /* Replies with a JSON body (steals the reference to `body`); Cache-Control: no-store. */
 int lc_reply_json(lc_req_t *req, unsigned status, json_t *body);
 /* The same with extra response headers: `headers` holds name, value, name, value, ..., NULL

@@ -1,6 +1,7 @@
 /* The one route table. Order matters only where patterns overlap (none do today). Who may use
  * each route, and the checks every state-changing request gets, are in http.h (lc_route_t). */
 #include "api/accounts.h"
+#include "api/leads.h"
 #include "api/registration.h"
 #include "api/webinars.h"
 #include "http/http.h"
@@ -42,9 +43,17 @@ const lc_route_t lc_routes[] = {
     {"POST", "/api/admin/webinars/*/stream-key", lc_api_admin_webinar_rotate_key,
      LC_ROUTE_ORGANISER},
     {"GET", "/api/admin/webinars/*/registrations", lc_api_admin_reg_list, LC_ROUTE_ORGANISER},
+    {"GET", "/api/admin/webinars/*/registrations.csv", lc_api_admin_export_csv,
+     LC_ROUTE_ORGANISER},
+    {"GET", "/api/admin/webinars/*/registrations.json", lc_api_admin_export_json,
+     LC_ROUTE_ORGANISER},
     {"POST", "/api/admin/webinars/*/registrations/decision", lc_api_admin_reg_decide,
      LC_ROUTE_ORGANISER},
     {"GET", "/api/admin/webinars/*/waiting", lc_api_admin_waiting, LC_ROUTE_ORGANISER},
     {"POST", "/api/admin/webinars/*/admission", lc_api_admin_admit, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/data-subject/access", lc_api_admin_subject_access, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/data-subject/erasure", lc_api_admin_subject_erasure,
+     LC_ROUTE_ORGANISER},
+    {"GET", "/api/admin/audit", lc_api_admin_audit_list, LC_ROUTE_ORGANISER},
     {NULL, NULL, NULL, LC_ROUTE_PUBLIC},
 };

@@ -158,11 +158,6 @@ static item_t *pop_locked(lc_stream_t *s)
     return it;
 }
 
-static struct timespec abs_mono(int64_t ms)
-{
-    return (struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-}
-
 static lc_publisher_t *new_publisher(lc_stream_t *s)
 {
     lc_publisher_t *pub = calloc(1, sizeof *pub);
@@ -193,13 +188,9 @@ lc_stream_t *lc_stream_new(const lc_live_config_t *cfg, const lc_live_hooks_t *h
     lc_stream_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     bool mu = pthread_mutex_init(&s->mu, NULL) == 0;
-    bool wake = pthread_cond_init(&s->wake, &ca) == 0;
+    bool wake = lc_cond_init_monotonic(&s->wake) == 0;
     bool begun = pthread_cond_init(&s->begun, NULL) == 0;
-    pthread_condattr_destroy(&ca);
     s->cfg = cfg;
     s->hooks = hooks;
     s->webinar_id = webinar_id;
@@ -389,7 +380,7 @@ static void run_session(lc_stream_t *s)
                     s->state = ST_ENDING;
                     break;
                 }
-                struct timespec ts = abs_mono(s->grace_deadline);
+                struct timespec ts = lc_mono_timespec(s->grace_deadline);
                 pthread_cond_timedwait(&s->wake, &s->mu, &ts);
                 continue;
             }
@@ -495,7 +486,7 @@ static void *worker_main(void *arg)
     s->state = ST_ENDED;
     int64_t deadline = lc_now_mono_ms() + s->cfg->ended_linger_ms;
     while (!s->stop && lc_now_mono_ms() < deadline) {
-        struct timespec ts = abs_mono(deadline);
+        struct timespec ts = lc_mono_timespec(deadline);
         pthread_cond_timedwait(&s->wake, &s->mu, &ts);
     }
     lc_window_t *w = s->window;

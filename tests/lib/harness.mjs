@@ -436,6 +436,26 @@ export function runLectern(args, { timeoutMs = 10000, input } = {}) {
   });
 }
 
+/* Runs SQL on a data directory's database with the sqlite3 shell, beside a running server (WAL;
+ * it waits up to 5 s for the server's write lock). For what no API makes or shows: rows with old
+ * timestamps for retention, attendance without a live stream, what is left after a deletion.
+ * Returns the rows of the statements' output as objects (JSON mode). The shell's foreign keys
+ * are off: use it to insert and update, not to delete. */
+export function sqlite(dataDir, sql) {
+  return new Promise((resolve, reject) => {
+    const p = track(execFile('sqlite3', ['-bail', '-json', '-cmd', '.timeout 5000',
+      path.join(dataDir, 'lectern.db'), sql], { timeout: 15000, maxBuffer: 64 << 20 },
+    (err, stdout, stderr) => {
+      if (err) return reject(new Error(`sqlite3: ${err.message}; ${stderr}\nSQL: ${sql}`));
+      // One JSON array per statement that returned rows, each starting a line (a row starts
+      // its line with '{'; strings never hold a raw newline): all their rows in order.
+      resolve(stdout.split(/\n(?=\[)/).filter((t) => t.trim())
+        .flatMap((t) => JSON.parse(t)));
+    }));
+    p.stdin?.end();
+  });
+}
+
 /* Runs a lectern command that must succeed with --json; returns the parsed object. */
 export async function lecternJSON(args) {
   const r = await runLectern([...args, '--json']);
