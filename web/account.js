@@ -6,22 +6,23 @@
   const parts = location.pathname.split('/');
   const setupToken = parts[1] === 'setup' ? decodeURIComponent(parts[2] || '') : null;
   const $ = (id) => document.getElementById(id);
-  let csrf = null;
 
   function status(text) { $('status').textContent = text; }
 
-  async function send(method, url, body) {
-    const headers = {};
-    if (body) headers['Content-Type'] = 'application/json';
-    if (csrf) headers['X-CSRF-Token'] = csrf;
-    const res = await fetch(url, { method, headers, credentials: 'same-origin', cache: 'no-store',
-      body: body ? JSON.stringify(body) : undefined });
-    const data = res.status === 204 ? null : await res.json().catch(() => null);
-    return { status: res.status, data };
+  /* Where to go once signed in: ?next= when it names a page of this site, never another host
+   * (the login page must not become an open redirect). */
+  function nextPath() {
+    const next = new URLSearchParams(location.search).get('next');
+    if (!next || !next.startsWith('/') || next.startsWith('//') || next.includes('\\'))
+      return null;
+    const u = new URL(next, location.origin);
+    return u.origin === location.origin ? u.pathname + u.search + u.hash : null;
   }
 
   function signedIn(me) {
-    csrf = me.csrf_token;
+    const next = nextPath();
+    if (next) return location.replace(next);
+    lcUI.setCsrf(me.csrf_token);
     $('form').hidden = true;
     $('who').textContent = me.user.email;
     $('signed-in').hidden = false;
@@ -49,7 +50,7 @@
     $('submit').disabled = true;
     status(setupToken ? 'Creating the account…' : 'Checking…');
     try {
-      const r = await send('POST', setupToken ? '/api/setup' : '/api/login', body);
+      const r = await lcUI.request('POST', setupToken ? '/api/setup' : '/api/login', body);
       if (r.status === 200 || r.status === 201) {
         $('password').value = '';
         if (setupToken) history.replaceState(null, '', '/login');
@@ -65,12 +66,12 @@
   });
 
   $('logout').addEventListener('click', async () => {
-    await send('POST', '/api/logout').catch(() => null);
-    csrf = null;
+    await lcUI.request('POST', '/api/logout').catch(() => null);
+    lcUI.setCsrf(null);
     showForm();
     status('Logged out.');
   });
 
-  send('GET', '/api/me').then((r) => (r.status === 200 ? signedIn(r.data) : showForm()),
+  lcUI.request('GET', '/api/me').then((r) => (r.status === 200 ? signedIn(r.data) : showForm()),
     () => showForm());
 })();

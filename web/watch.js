@@ -100,6 +100,18 @@
     return done;
   }
 
+  /* A webinar that takes registrations: a link to its registration page (/w/{slug}). */
+  function offerRegistration(w) {
+    if (w.access !== 'registration' || document.getElementById('register')) return;
+    const p = document.createElement('p');
+    const a = document.createElement('a');
+    a.id = 'register';
+    a.href = '/w/' + encodeURIComponent(w.slug);
+    a.textContent = 'Register for this webinar';
+    p.append(a);
+    document.getElementById('status').after(p);
+  }
+
   async function refresh() {
     try {
       await update();
@@ -125,6 +137,7 @@
     }
     document.getElementById('title').textContent = w.title;
     document.title = w.title + ' — lectern';
+    offerRegistration(w);
     const done = listRecordings(w.sessions || []);
     const gate = gateOf(w);
     if (w.live === 'running' || w.live === 'reconnecting') {

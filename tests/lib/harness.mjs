@@ -241,7 +241,8 @@ export function assertError(res, status, code, field) {
 }
 
 /* A logged-in organiser: `lectern user add` beside the running server, then POST /api/login.
- * Returns { id, cookie, csrf } (the secrets are remembered for assertCleanLog). */
+ * Returns { id, email, password, cookie, csrf } (the secrets are remembered for assertCleanLog;
+ * the password lets a browser test log in through the login page as well). */
 export async function loginOrganiser(server, email = 'organiser@example.com') {
   const password = rememberSecret(`pw-${crypto.randomBytes(12).toString('base64url')}`);
   const add = await runLectern(['user', 'add', email, '--data-dir', server.dataDir],
@@ -250,7 +251,7 @@ export async function loginOrganiser(server, email = 'organiser@example.com') {
   const res = await api(server, 'POST', '/api/login', { body: { email, password } });
   assert.equal(res.status, 200, `login: ${res.body}`);
   const cookie = /^lectern_session=([^;]+)/.exec(res.headers['set-cookie'][0])[1];
-  return { id: res.json.user.id, cookie: rememberSecret(cookie),
+  return { id: res.json.user.id, email, password, cookie: rememberSecret(cookie),
     csrf: rememberSecret(res.json.csrf_token) };
 }
 
