@@ -704,12 +704,13 @@
       pager);
     const cursors = [0];
     async function show() {
-      const after = cursors[cursors.length - 1];
-      const data = await load('/api/admin/audit' + (after ? '?after=' + after : ''));
+      // Newest first; `next` is where the following (older) page starts.
+      const before = cursors[cursors.length - 1];
+      const data = await load('/api/admin/audit' + (before ? '?before=' + before : ''));
       if (!data || gen !== routeGen) return;
       const entries = data.entries || Object.values(data).find(Array.isArray) || [];
       holder.replaceChildren(table(['adm.when', 'adm.who', 'adm.action', 'adm.webinar',
-        'adm.records', 'adm.subject'], entries.map((e) => [when(e.at), e.user_email || '—',
+        'adm.records', 'adm.subject'], entries.map((e) => [when(e.at), e.user?.email || '—',
         e.action, e.webinar_id ? String(e.webinar_id) : '—', String(e.records ?? ''),
         e.subject ? String(e.subject).slice(0, 12) + '…' : '—']), t('adm.audit')));
       pager.replaceChildren(

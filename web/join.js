@@ -13,7 +13,7 @@
   const video = $('video');
   // States the server holds a ?wait= request in until they change; the others are answered at
   // once, so the page asks again only now and then (a decision or a new session may come).
-  const HELD = new Set(['pending', 'waiting', 'scheduled', 'live', 'replay']);
+  const HELD = new Set(['pending', 'waiting', 'scheduled', 'live', 'replay', 'ended']);
   const SLOW_POLL_MS = 30000;
   const HEARTBEAT_MS = 30000;
   let view = null; // the last answer of the join API

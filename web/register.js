@@ -34,10 +34,17 @@
     $('public-note').hidden = w.access !== 'public';
     $('about').hidden = false;
     const reg = w.registration;
-    $('privacy').textContent = reg.privacy_notice;
-    $('consent-text').textContent = reg.consent_text;
+    renderTexts();
     $('custom').replaceChildren(...reg.fields.map(customField));
     lcText.apply($('custom'));
+  }
+
+  /* The privacy notice and the consent text. The server's default texts come in both
+   * languages; an organiser's own come in theirs. */
+  function renderTexts() {
+    const reg = webinar.registration;
+    $('privacy').textContent = reg.privacy_notice_i18n?.[lcText.lang] || reg.privacy_notice;
+    $('consent-text').textContent = reg.consent_text_i18n?.[lcText.lang] || reg.consent_text;
   }
 
   /* One of the organiser's fields: text, email, select or checkbox; "(optional)" when it is. */
@@ -178,7 +185,7 @@
     $('copy-status').textContent = t(ok ? 'copied' : 'copyManual');
   });
 
-  lcText.mountSwitch($('lang'), () => { if (webinar) renderFacts(); });
+  lcText.mountSwitch($('lang'), () => { if (webinar) { renderFacts(); renderTexts(); } });
 
   async function load() {
     $('title').textContent = t('loading');

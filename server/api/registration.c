@@ -42,6 +42,25 @@ const char lc_default_consent_text[] =
     "I agree that my details are stored and used for this webinar as described in the privacy "
     "notice. I can withdraw this at any time.";
 
+const char lc_default_privacy_notice_de[] =
+    "Verantwortlich: der Veranstalter dieses Webinars, auf dieser Seite genannt.\n"
+    "Was wir speichern: Ihren Namen, Ihre E-Mail-Adresse, Ihre Antworten in diesem Formular, "
+    "wann Sie eingewilligt haben, die Kampagne oder Seite, über die Sie kamen, und wann und wie "
+    "lange Sie zugesehen haben.\n"
+    "Wozu: damit Sie an diesem Webinar und seiner Aufzeichnung teilnehmen können und, soweit "
+    "Sie eingewilligt haben, um Sie dazu zu kontaktieren (Art. 6 Abs. 1 lit. a und b DSGVO).\n"
+    "Wie lange: bis die für dieses Webinar festgelegte Aufbewahrungsfrist nach dem Webinar "
+    "endet; dann wird es gelöscht.\n"
+    "Ihre Rechte: Auskunft, Berichtigung, Löschung, Einschränkung, Datenübertragbarkeit, "
+    "Widerspruch und Beschwerde bei einer Aufsichtsbehörde. Wenden Sie sich an den "
+    "Veranstalter.\n"
+    "Es wird keine IP-Adresse gespeichert; nichts auf dieser Seite wird von einer anderen "
+    "Website geladen.";
+
+const char lc_default_consent_text_de[] =
+    "Ich willige ein, dass meine Angaben wie in den Datenschutzhinweisen beschrieben für dieses "
+    "Webinar gespeichert und verwendet werden. Ich kann dies jederzeit widerrufen.";
+
 /* ---- handlers ---------------------------------------------------------------------------------
  * Everything an attendee does goes through the personal join link's token: registering makes
  * one (only its SHA-256 is stored), the join page reads the state behind it, waits on it,
@@ -52,6 +71,7 @@ const char lc_default_consent_text[] =
 /* How long the join page's request is held when nothing changes (below common proxy idle
  * timeouts of 30 to 60 s). */
 #define JOIN_WAIT_MS 25000
+#define STARTING_WAIT_MS 500
 #define TEXT_ANSWER_CHARS 1000
 #define UTM_CHARS 200
 #define REFERRER_CHARS 2000
@@ -434,8 +454,23 @@ static bool has_replay(lc_app_t *app, int64_t webinar_id, int64_t *newest)
     return found;
 }
 
-static join_state_t join_state(lc_app_t *app, const lc_join_t *j, const lc_webinar_t *w)
+/* The live stream has its first segment (a player would meet 404s before). */
+static bool playable(lc_app_t *app, const lc_webinar_t *w)
 {
+    lc_window_t *win = lc_live_window(app->live, w->live_key);
+    lc_buf_t *master = win ? lc_window_master_playlist(win) : NULL;
+    bool ok = master && !lc_window_ended(win);
+    lc_buf_unref(master);
+    lc_window_unref(win);
+    return ok;
+}
+
+/* What the link opens now. *starting: the presenter is connected but the first segment is not
+ * ready yet (the state says "scheduled" until it is, a second or two). */
+static join_state_t join_state(lc_app_t *app, const lc_join_t *j, const lc_webinar_t *w,
+                               bool *starting)
+{
+    *starting = false;
     if (j->state == LC_REG_REJECTED)
         return JOIN_REJECTED;
     if (j->state == LC_REG_PENDING || j->link_pending)
@@ -445,8 +480,16 @@ static join_state_t join_state(lc_app_t *app, const lc_join_t *j, const lc_webin
     bool live = lc_live_state(app->live, w->id, NULL) != LC_LIVE_OFFLINE;
     bool waiting = w->settings.waiting_room && !j->admitted && !w->admit_all;
     int64_t newest = 0;
-    if (live)
-        return waiting ? JOIN_WAITING : JOIN_LIVE;
+    if (live) {
+        if (waiting)
+            return JOIN_WAITING;
+        *starting = !playable(app, w);
+        return *starting ? JOIN_SCHEDULED : JOIN_LIVE;
+    }
+    /* The stream has stopped and its session is being closed (the recording made final): over,
+     * and the replay follows in a moment (the session's end wakes the waiting pages). */
+    if (w->state == LC_WEBINAR_LIVE)
+        return JOIN_ENDED;
     if (w->state == LC_WEBINAR_ENDED || w->settings.on_demand) {
         if (w->settings.replay_enabled && has_replay(app, w->id, &newest))
             return JOIN_REPLAY;
@@ -459,12 +502,13 @@ static join_state_t join_state(lc_app_t *app, const lc_join_t *j, const lc_webin
 /* The join page's view: the state, the webinar's public facts and, when watching is allowed,
  * the media URLs under the webinar's keys (lc_api_media_urls). `replays` lists the recordings
  * newest first, while a replay is what the link opens. */
-static json_t *join_json(lc_app_t *app, const lc_webinar_t *w, join_state_t st)
+static json_t *join_json(lc_app_t *app, const lc_webinar_t *w, join_state_t st, bool starting)
 {
     json_t *webinar = lc_api_webinar_json(app, w, "", NULL, false);
     json_t *media = lc_api_media_urls(app, w, "", st == JOIN_LIVE, st == JOIN_REPLAY);
-    json_t *o = webinar && media ? json_pack("{s:s,s:O,s:O,s:[]}", "state",
-                                             join_state_names[st], "webinar", webinar, "hls_url",
+    json_t *o = webinar && media ? json_pack("{s:s,s:b,s:O,s:O,s:[]}", "state",
+                                             join_state_names[st], "starting", starting,
+                                             "webinar", webinar, "hls_url",
                                              json_object_get(media, "hls_url"), "replays")
                                  : NULL;
     if (o) {
@@ -521,13 +565,14 @@ int lc_api_join_get(lc_req_t *req)
     int rc = 0;
     if (resolve(req, &j, &w, &rc) < 0)
         return rc;
-    join_state_t st = join_state(app, &j, &w);
+    bool starting;
+    join_state_t st = join_state(app, &j, &w, &starting);
     int64_t now = lc_now_real_ms();
     if (st == JOIN_WAITING)
         lc_lobby_seen(app->lobby, w.id, j.registration_id, now);
     const char *wait = lc_req_query(req, "wait");
     if (!lc_req_state(req) && wait && strcmp(wait, join_state_names[st]) == 0 &&
-        st != JOIN_REJECTED && st != JOIN_ENDED && st != JOIN_PASSWORD) {
+        st != JOIN_REJECTED && st != JOIN_PASSWORD) {
         join_wait_t *jw = calloc(1, sizeof *jw);
         if (!jw)
             return -ENOMEM;
@@ -535,9 +580,11 @@ int lc_api_join_get(lc_req_t *req)
         lc_req_on_done(req, join_wait_free, jw);
         lc_req_prepare_wait(req);
         lc_lobby_wait(app->lobby, &jw->waiter, w.id, j.registration_id, req);
-        return lc_req_suspend(req, JOIN_WAIT_MS, join_wait_cancel, jw);
+        /* Starting: nothing wakes the page when the first segment is ready; look again soon. */
+        return lc_req_suspend(req, starting ? STARTING_WAIT_MS : JOIN_WAIT_MS, join_wait_cancel,
+                              jw);
     }
-    json_t *body = join_json(app, &w, st);
+    json_t *body = join_json(app, &w, st, starting);
     return body ? lc_reply_json(req, MHD_HTTP_OK, body) : -ENOMEM;
 }
 
@@ -708,7 +755,8 @@ int lc_api_join_heartbeat(lc_req_t *req)
     if (bad)
         return lc_reply_error_with(req, 422, "invalid_field", "mode",
                                    "mode: \"live\" or \"replay\"", NULL);
-    join_state_t st = join_state(app, &j, &w);
+    bool starting;
+    join_state_t st = join_state(app, &j, &w, &starting);
     if (st != (replay ? JOIN_REPLAY : JOIN_LIVE) &&
         !(replay && st == JOIN_LIVE)) /* a replay of an earlier session while a new one runs */
         return lc_reply_error(req, MHD_HTTP_CONFLICT, "not_watching",

@@ -8,9 +8,12 @@
 #include "db/registrations.h"
 #include "http/http.h"
 
-/* The texts a webinar shows when its organiser set none. */
+/* The texts a webinar shows when its organiser set none, in English and German (one meaning,
+ * one consent version). */
 extern const char lc_default_privacy_notice[];
 extern const char lc_default_consent_text[];
+extern const char lc_default_privacy_notice_de[];
+extern const char lc_default_consent_text_de[];
 
 /* POST /api/webinars/{slug}/registrations: registers; answers 201 {"join_url",
  * "calendar_url", "approval_required"} the same whether or not the email was registered

@@ -194,6 +194,15 @@ static int add_public_facts(json_t *o, const lc_webinar_t *w, const lc_webinar_t
         json_decref(presenters);
         return -ENOMEM;
     }
+    /* The server's own texts exist in English and German; the page shows the viewer's. */
+    if (!t->privacy_notice)
+        json_object_set_new(reg, "privacy_notice_i18n",
+                            json_pack("{s:s,s:s}", "en", lc_default_privacy_notice, "de",
+                                      lc_default_privacy_notice_de));
+    if (!t->consent_text)
+        json_object_set_new(reg, "consent_text_i18n",
+                            json_pack("{s:s,s:s}", "en", lc_default_consent_text, "de",
+                                      lc_default_consent_text_de));
     return merge(o, json_pack(
         "{s:s,s:o,s:i,s:o,s:b,s:s,s:b,s:b,s:b,s:o}", "description", t->description, "starts_at",
         time_or_null(k->starts_at_ms), "duration_s", (int)k->duration_s, "presenters",

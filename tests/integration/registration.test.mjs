@@ -82,6 +82,12 @@ test('the registration page has the form, the privacy notice and the consent tex
   assert.deepEqual(pub.registration.fields.map((f) => f.id), FORM.map((f) => f.id));
   assert.equal(pub.registration.consent_text, 'I agree to X.');
   assert.equal(pub.registration.privacy_notice, 'We, ACME, store your name.');
+  assert.equal(pub.registration.privacy_notice_i18n, undefined, 'the organiser\'s own text only');
+  // The server's default texts come in English and German.
+  const plain = await apiWebinar(server, (await create({ title: 'Defaults' })).slug);
+  assert.equal(plain.registration.privacy_notice, plain.registration.privacy_notice_i18n.en);
+  assert.match(plain.registration.privacy_notice_i18n.de, /Verantwortlich/);
+  assert.match(plain.registration.consent_text_i18n.de, /Ich willige ein/);
   for (const page of [`/w/${w.slug}`]) {
     const res = await httpRequest(server.url(page));
     assert.equal(res.status, 200);
