@@ -159,7 +159,9 @@
         { href: last.replay_page_url, text: 'Watch the replay', id: 'replay-link' });
     } else if (gate) {
       showGate(gate);
-    } else if (w.state === 'ended') {
+    } else if (w.state === 'ended' || w.state === 'live') {
+      // 'live' with the stream offline: it has just stopped and its session is being closed
+      // (the recording made final); the replay follows in a moment.
       lectern.setStatus('ended', 'Ended');
       showPlaceholder('The webinar has ended.');
     } else {
