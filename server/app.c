@@ -346,10 +346,33 @@ void lc_app_retention_config(lc_app_t *app, lc_retention_config_t *out)
                                    .opaque = app->exporter};
 }
 
+/* The operator's privacy notice (--privacy-notice): read once, checked like an organiser's. */
+static int load_privacy_notice(lc_app_t *app)
+{
+    const char *path = app->cfg.privacy_notice_file;
+    size_t len = 0;
+    if (!path[0])
+        return 0;
+    int rc = lc_read_file(path, 4 * LC_PRIVACY_NOTICE_CHARS, &app->privacy_notice, &len);
+    if (rc < 0) {
+        LC_ERROR("app", "--privacy-notice %s: %s", path,
+                 rc == -EFBIG ? "longer than 20,000 characters" : lc_strerror(rc));
+        return rc;
+    }
+    while (len && (app->privacy_notice[len - 1] == '\n' || app->privacy_notice[len - 1] == '\r'))
+        app->privacy_notice[--len] = 0;
+    if (!len || lc_utf8_invalid_at(app->privacy_notice, len) < len || strlen(app->privacy_notice) != len ||
+        lc_utf8_chars(app->privacy_notice, len) > LC_PRIVACY_NOTICE_CHARS) {
+        LC_ERROR("app", "--privacy-notice %s: must be UTF-8 text of 1 to 20,000 characters", path);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int lc_app_start(lc_app_t *app)
 {
     int rc;
-    if ((rc = lc_app_paths(app)) < 0)
+    if ((rc = lc_app_paths(app)) < 0 || (rc = load_privacy_notice(app)) < 0)
         return rc;
     if ((rc = lc_db_open(app->db_path, &app->db)) < 0)
         goto fail;
@@ -429,5 +452,7 @@ void lc_app_stop(lc_app_t *app)
     lc_live_free(&app->live);
     lc_exporter_stop(&app->exporter);
     lc_lobby_free(&app->lobby); /* after live: its session hooks wake join pages */
+    free(app->privacy_notice);
+    app->privacy_notice = NULL;
     lc_db_close(&app->db);
 }

@@ -35,6 +35,7 @@ typedef struct lc_app {
     struct lc_kdf *room_kdf;        /* room password checks, apart from logins */
     struct lc_ratelimit *room_rate; /* room password attempts per registration */
     struct lc_reg_cache *reg_cache; /* webinars as the registration path reads them */
+    char *privacy_notice;           /* --privacy-notice's text, or NULL: the built-in one */
     struct lc_exporter *exporter;
     struct lc_retention *retention; /* deletes expired personal data, logins, recordings */
     struct lc_live *live;

@@ -154,8 +154,11 @@
     $('submit').disabled = true;
     status(t('sending'));
     try {
-      const r = await request('POST', '/api/webinars/' + encodeURIComponent(slug) +
-        '/registrations', body);
+      // Registering again is safe (the same address keeps its one registration), so an answer
+      // that does not come within 15 s is asked for once more before giving up.
+      const post = () => request('POST', '/api/webinars/' + encodeURIComponent(slug) +
+        '/registrations', body, { timeoutMs: 15000 });
+      const r = await post().catch(post);
       const err = r.data && r.data.error;
       if (r.status === 201) {
         showDone(r.data);

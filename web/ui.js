@@ -9,15 +9,25 @@ window.lcUI = (function () {
   /* Sends a JSON request; resolves { status, data (parsed JSON or null), headers } for every
    * HTTP status, rejects only when the server cannot be reached. State-changing requests carry
    * X-CSRF-Token once setCsrf() was called (GET /api/me gives the token). */
-  async function request(method, url, body) {
+  /* No answer within timeoutMs (the server holds a long-poll for at most 25 s) rejects like a
+   * network error, so a request that is lost on the way is asked again by the caller instead of
+   * leaving the page waiting for ever. */
+  async function request(method, url, body, { timeoutMs = 40000 } = {}) {
     const headers = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (csrfToken && method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
-    const res = await fetch(url, { method, headers, credentials: 'same-origin', cache: 'no-store',
-      body: body !== undefined ? JSON.stringify(body) : undefined });
-    const type = res.headers.get('Content-Type') || '';
-    const data = /^application\/json/.test(type) ? await res.json().catch(() => null) : null;
-    return { status: res.status, data, headers: res.headers };
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const res = await fetch(url, { method, headers, credentials: 'same-origin',
+        cache: 'no-store', signal: abort.signal,
+        body: body !== undefined ? JSON.stringify(body) : undefined });
+      const type = res.headers.get('Content-Type') || '';
+      const data = /^application\/json/.test(type) ? await res.json().catch(() => null) : null;
+      return { status: res.status, data, headers: res.headers };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   function setCsrf(token) { csrfToken = token; }

@@ -27,7 +27,8 @@
 
 
 const char lc_default_privacy_notice[] =
-    "Who is responsible: the organiser of this webinar, named on this page.\n"
+    "Who is responsible: the organisation that runs this webinar; ask it for its contact "
+    "details and those of its data protection officer.\n"
     "What we store: your name, email address, your answers to this form, when you agreed, "
     "the campaign or page that brought you here, and when and how long you watched.\n"
     "Why: to let you take part in this webinar and its recording, and, where you agreed, to "
@@ -43,7 +44,8 @@ const char lc_default_consent_text[] =
     "notice. I can withdraw this at any time.";
 
 const char lc_default_privacy_notice_de[] =
-    "Verantwortlich: der Veranstalter dieses Webinars, auf dieser Seite genannt.\n"
+    "Verantwortlich: die Organisation, die dieses Webinar veranstaltet; sie nennt Ihnen auf "
+    "Anfrage ihre Kontaktdaten und die ihres Datenschutzbeauftragten.\n"
     "Was wir speichern: Ihren Namen, Ihre E-Mail-Adresse, Ihre Antworten in diesem Formular, "
     "wann Sie eingewilligt haben, die Kampagne oder Seite, über die Sie kamen, und wann und wie "
     "lange Sie zugesehen haben.\n"

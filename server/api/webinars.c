@@ -171,7 +171,8 @@ static json_t *time_or_null(int64_t ms)
 static json_t *int_or_null(int64_t v) { return v > 0 ? json_integer(v) : json_null(); }
 
 /* What anyone with the link may know about a webinar (its page shows these). */
-static int add_public_facts(json_t *o, const lc_webinar_t *w, const lc_webinar_texts_t *t)
+static int add_public_facts(lc_app_t *app, json_t *o, const lc_webinar_t *w,
+                            const lc_webinar_texts_t *t)
 {
     const lc_webinar_settings_t *k = &w->settings;
     json_t *presenters = json_loads(t->presenters_json, JSON_DECODE_ANY, NULL);
@@ -185,8 +186,11 @@ static int add_public_facts(json_t *o, const lc_webinar_t *w, const lc_webinar_t
         json_decref(form);
         return -EIO;
     }
-    json_t *reg = json_pack("{s:o,s:s,s:s,s:s,s:b}", "fields", form, "privacy_notice",
-                            t->privacy_notice ? t->privacy_notice : lc_default_privacy_notice,
+    /* The organiser's notice, else the operator's (--privacy-notice), else the built-in one. */
+    const char *notice = t->privacy_notice   ? t->privacy_notice
+                         : app->privacy_notice ? app->privacy_notice
+                                               : lc_default_privacy_notice;
+    json_t *reg = json_pack("{s:o,s:s,s:s,s:s,s:b}", "fields", form, "privacy_notice", notice,
                             "consent_text",
                             t->consent_text ? t->consent_text : lc_default_consent_text,
                             "consent_version", k->consent_version, "approval", k->approval);
@@ -195,7 +199,7 @@ static int add_public_facts(json_t *o, const lc_webinar_t *w, const lc_webinar_t
         return -ENOMEM;
     }
     /* The server's own texts exist in English and German; the page shows the viewer's. */
-    if (!t->privacy_notice)
+    if (notice == lc_default_privacy_notice)
         json_object_set_new(reg, "privacy_notice_i18n",
                             json_pack("{s:s,s:s}", "en", lc_default_privacy_notice, "de",
                                       lc_default_privacy_notice_de));
@@ -270,7 +274,7 @@ json_t *lc_api_webinar_json(lc_app_t *app, const lc_webinar_t *w, const char *ba
     json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)w->id, "slug", w->slug,
                           "title", w->title, "state", lc_webinar_state_name(w->state),
                           "created_at", iso_or_null(w->created_at_ms));
-    if (o && (add_public_facts(o, w, &texts) < 0 || (with_settings && add_settings(o, w, &texts) < 0))) {
+    if (o && (add_public_facts(app, o, w, &texts) < 0 || (with_settings && add_settings(o, w, &texts) < 0))) {
         json_decref(o);
         o = NULL;
     }

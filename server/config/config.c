@@ -60,6 +60,10 @@ static const opt_t options[] = {
      86400, "SECONDS",
      "how often expired personal data, logins and recordings are deleted; also at start "
      "(default 3600: hourly)"},
+    {"privacy-notice", STR(privacy_notice_file), "FILE",
+     "the privacy notice (Art. 13 GDPR: who you are, how to reach you, your data protection "
+     "officer) shown with every registration form whose organiser wrote none; UTF-8 text, at "
+     "most 20,000 characters (default: a generic text in English and German)"},
 };
 #undef STR
 #define NOPTIONS (sizeof options / sizeof options[0])

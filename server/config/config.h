@@ -28,6 +28,7 @@ typedef struct {
     int64_t session_idle_ms;   /* --session-idle (seconds), default 12 h */
     int64_t session_lifetime_ms; /* --session-lifetime (seconds), default 7 days */
     int64_t retention_interval_ms; /* --retention-interval (seconds), default 1 hour */
+    char privacy_notice_file[PATH_MAX]; /* --privacy-notice: the server's default notice */
 } lc_config_t;
 
 /* Fills the embedded defaults. */

@@ -5,7 +5,10 @@
 // with its rate limit, attendance heartbeats, and what attendees can and cannot see.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import {
+  makeTempDir, runLectern,
   test, startServer, stopAndCheck, api, assertError, loginOrganiser, rememberSecret, httpRequest,
   apiWebinar, push, pushExit, waitFor, getPlaylist, sleep,
 } from '../lib/harness.mjs';
@@ -421,6 +424,30 @@ test('live: the join link plays the stream and heartbeats count the minutes watc
     assertError(await api(server, 'POST', `/api/join/${other.token}/heartbeat`,
       { body: { mode: 'live' } }), 409, 'not_watching');
     void getPlaylist;
+  });
+
+test('the operator sets the server\'s privacy notice; a bad file stops the start with a reason',
+  async () => {
+    const dir = await makeTempDir('notice');
+    const file = path.join(dir, 'notice.txt');
+    await fs.writeFile(file, 'Verantwortlich: ACME GmbH, Musterstraße 1, Berlin.\nDSB: dsb@acme.example\n');
+    const own = await startServer({ args: ['--privacy-notice', file] });
+    try {
+      const orgOwn = await loginOrganiser(own, 'notice@example.com');
+      const r = await api(own, 'POST', ADMIN, { session: orgOwn, body: { title: 'Notice' } });
+      const w = (await api(own, 'GET', `/api/webinars/${r.json.slug}`)).json;
+      assert.equal(w.registration.privacy_notice,
+        'Verantwortlich: ACME GmbH, Musterstraße 1, Berlin.\nDSB: dsb@acme.example');
+      assert.equal(w.registration.privacy_notice_i18n, undefined, 'the operator\'s text only');
+      assert.ok(w.registration.consent_text_i18n.de, 'the built-in consent text stays');
+    } finally {
+      await stopAndCheck(own);
+    }
+    await fs.writeFile(file, Buffer.from([0x41, 0xff, 0x42]));
+    const bad = await runLectern(['serve', '--http', '127.0.0.1:0', '--rtmp', '127.0.0.1:0',
+      '--data-dir', dir, '--privacy-notice', file], { timeoutMs: 20000 });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--privacy-notice .*UTF-8/);
   });
 
 test('an acknowledged registration survives kill -9 right after the answer', async () => {
