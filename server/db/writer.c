@@ -26,6 +26,7 @@ struct lc_write_job {
     lc_write_job_t *next;
     int refs; /* the submitter's and the writer's; under w->lock */
     bool cancelled, finished;
+    bool notifying; /* its `done` is being called, without the lock */
     int result;
     lc_write_fn run;
     void *arg;
@@ -47,6 +48,7 @@ struct lc_wtx {
 struct lc_writer {
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    pthread_cond_t notified; /* a batch's `done` calls are over */
     pthread_t thread;
     bool stopping;
     lc_write_job_t *head, *tail;
@@ -178,16 +180,27 @@ static void run_batch(lc_writer_t *w, lc_write_job_t **jobs, int n)
                 jobs[i]->result = LC_EDB;
     }
     int ok = 0;
+    bool notify[BATCH_MAX];
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < n; i++) {
         lc_write_job_t *job = jobs[i];
         ok += job->result == 0;
         job->finished = true;
-        if (job->done && !job->cancelled)
-            job->done(job->opaque);
+        notify[i] = job->done && !job->cancelled;
+        job->notifying = notify[i];
     }
     w->jobs_done += ok;
     w->batches_done += rc == 0;
+    pthread_mutex_unlock(&w->lock);
+    /* `done` runs without the writer's lock: it calls into the HTTP server (a resume), which
+     * must never wait on a lock of ours. A cancel meanwhile waits for it (notifying). */
+    for (int i = 0; i < n; i++)
+        if (notify[i])
+            jobs[i]->done(jobs[i]->opaque);
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < n; i++)
+        jobs[i]->notifying = false;
+    pthread_cond_broadcast(&w->notified);
     bool freeing[BATCH_MAX];
     for (int i = 0; i < n; i++)
         freeing[i] = unref_locked(jobs[i]);
@@ -279,6 +292,7 @@ lc_writer_t *lc_writer_start(const char *path, int max_queue, int *err)
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
     pthread_cond_init(&w->ckpt_cond, NULL);
+    pthread_cond_init(&w->notified, NULL);
     w->max_queue = max_queue;
     char cache[64];
     snprintf(cache, sizeof cache, "PRAGMA cache_size = -%d", WRITER_CACHE_KIB);
@@ -312,6 +326,7 @@ fail:
     sqlite3_close(w->ckpt_conn);
     sqlite3_close(w->tx.conn);
     pthread_cond_destroy(&w->ckpt_cond);
+    pthread_cond_destroy(&w->notified);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
     free(w);
@@ -337,6 +352,7 @@ void lc_writer_stop(lc_writer_t **pw)
     sqlite3_close(w->ckpt_conn);
     sqlite3_close(w->tx.conn);
     pthread_cond_destroy(&w->ckpt_cond);
+    pthread_cond_destroy(&w->notified);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
     free(w);
@@ -400,9 +416,12 @@ void *lc_write_job_arg(lc_write_job_t *job) { return job->arg; }
 
 void lc_write_job_cancel(lc_write_job_t *job)
 {
-    pthread_mutex_lock(&job->w->lock);
+    lc_writer_t *w = job->w;
+    pthread_mutex_lock(&w->lock);
     job->cancelled = true;
-    pthread_mutex_unlock(&job->w->lock);
+    while (job->notifying) /* `done` runs right now: once this returns it is over */
+        pthread_cond_wait(&w->notified, &w->lock);
+    pthread_mutex_unlock(&w->lock);
 }
 
 void lc_write_job_release(lc_write_job_t **pjob)

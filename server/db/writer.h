@@ -6,11 +6,12 @@
  * savepoint per job).
  *
  * A job's life: lc_writer_submit → the writer runs `run(tx, arg)` inside the batch → COMMIT →
- * `done(opaque)` is called once, from the writer thread, with the writer's lock held (it must
- * only signal, e.g. lc_req_wake) → the submitter reads lc_write_job_result and the outputs its
- * `run` left in `arg`, then releases the job. A submitter that stops waiting calls
- * lc_write_job_cancel: once it returns, `done` is never called (a queued job is then skipped;
- * one already in a batch still commits). The job owns `arg` (freed with `free_arg` at the last
+ * `done(opaque)` is called once, from the writer thread, without the writer's lock (it must only
+ * signal, e.g. lc_req_wake, and never call lc_write_job_cancel itself) → the submitter reads
+ * lc_write_job_result and the outputs its `run` left in `arg`, then releases the job. A
+ * submitter that stops waiting calls lc_write_job_cancel: once it returns, `done` is not running
+ * and will never be called (a queued job is then skipped; one already in a batch still
+ * commits). The job owns `arg` (freed with `free_arg` at the last
  * release), so a cancelled job's `run` never touches freed memory.
  *
  * An acknowledged job (done with result 0) is durable: its transaction was committed with the
