@@ -73,19 +73,6 @@ static int insert_value(lc_wtx_t *tx, void *arg)
     return rc < 0 ? rc : v < 0 ? -EINVAL : 0;
 }
 
-static int count_rows(const char *sql)
-{
-    sqlite3 *c;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(temp_db_path, &c), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(c);
-    return n;
-}
-
 static void test_writer_groups_and_isolates(void **state)
 {
     (void)state;
@@ -130,7 +117,7 @@ static void test_writer_groups_and_isolates(void **state)
     /* Jobs queued while a batch commits share the next commit. */
     assert_true(batches < N / 2);
     /* A failed job left nothing behind; the others are all there. */
-    assert_int_equal(count_rows("SELECT count(*) FROM t"), ok);
+    assert_int_equal((int)temp_db_int("SELECT count(*) FROM t"), ok);
     /* Fire and forget, then stop: what was queued is committed before the thread ends. */
     for (int i = 0; i < 100; i++) {
         int *v = malloc(sizeof *v);
@@ -139,7 +126,7 @@ static void test_writer_groups_and_isolates(void **state)
     }
     lc_writer_stop(&w);
     assert_null(w);
-    assert_int_equal(count_rows("SELECT count(*) FROM t"), ok + 100);
+    assert_int_equal((int)temp_db_int("SELECT count(*) FROM t"), ok + 100);
     lc_db_close(&db);
 }
 
@@ -182,7 +169,7 @@ static void test_writer_queue_bound_and_cancel(void **state)
     lc_write_job_release(&d);
     sqlite3_close(c);
     assert_int_equal(cnt.done, 2);
-    assert_int_equal(count_rows("SELECT count(*) FROM t"), 2);
+    assert_int_equal((int)temp_db_int("SELECT count(*) FROM t"), 2);
     lc_db_close(&db);
 }
 
@@ -300,7 +287,7 @@ static void test_repeat_registration_keeps_one(void **state)
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM join_links WHERE registration_id = %lld",
              (long long)id);
-    assert_int_equal(count_rows(sql), 1 + LC_REG_REPEAT_LINKS_MAX);
+    assert_int_equal((int)temp_db_int(sql), 1 + LC_REG_REPEAT_LINKS_MAX);
     assert_int_equal(lc_db_join_get(db, first_hash, &j), 0);
     /* Ids of another webinar are never touched. */
     int64_t other = make_webinar(db, "other");
@@ -348,7 +335,7 @@ static void test_heartbeats_count_time_watched(void **state)
     assert_int_equal(s.seconds_live, 30 + 30 + 60);
     assert_int_equal(s.seconds_replay, 10);
     assert_true(s.attended);
-    assert_int_equal(count_rows("SELECT count(*) FROM attendance"), 3);
+    assert_int_equal((int)temp_db_int("SELECT count(*) FROM attendance"), 3);
     lc_writer_stop(&w);
     lc_db_close(&db);
 }
