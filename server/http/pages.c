@@ -79,3 +79,5 @@ int lc_page_join(lc_req_t *req)
 }
 
 int lc_page_admin(lc_req_t *req) { return send_embedded(req, "admin.html", "no-store"); }
+
+int lc_page_console(lc_req_t *req) { return send_embedded(req, "console.html", "no-store"); }

@@ -20,5 +20,7 @@ int lc_page_favicon(lc_req_t *req);
 int lc_page_register(lc_req_t *req);
 int lc_page_join(lc_req_t *req);
 int lc_page_admin(lc_req_t *req);
+/* GET /console/{webinar id}: the presenter and moderator console (it asks the API for a session). */
+int lc_page_console(lc_req_t *req);
 
 #endif

@@ -19,6 +19,7 @@ const lc_route_t lc_routes[] = {
     {"GET", "/j/*/calendar.ics", lc_api_join_calendar, LC_ROUTE_PUBLIC},
     {"GET", "/admin", lc_page_admin, LC_ROUTE_PUBLIC},
     {"GET", "/admin/*", lc_page_admin, LC_ROUTE_PUBLIC},
+    {"GET", "/console/*", lc_page_console, LC_ROUTE_PUBLIC},
     {"GET", "/static/*", lc_page_static, LC_ROUTE_PUBLIC},
     {"GET", "/favicon.ico", lc_page_favicon, LC_ROUTE_PUBLIC},
     {"GET", "/live/*/master.m3u8", lc_media_live_master, LC_ROUTE_PUBLIC},
