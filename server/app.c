@@ -2,7 +2,8 @@
  *
  * Start-up: paths → database (migrations) → recover recordings of sessions the last run left
  * live → authentication (password worker; a setup token when there is no account) → the
- * registration side (group-commit writer, waiting rooms, room password worker) → exporter
+ * registration side (group-commit writer, waiting rooms, room password worker, the live rooms'
+ * event logs and clock) → exporter
  * (resumes unfinished MP4 exports) → retention (a purge at once, then every
  * --retention-interval; it queues recording removals on the exporter) → live registry → RTMP
  * ingest → HTTP → demo.
@@ -13,7 +14,8 @@
  * under way ends after its current batch; before the exporter it feeds) → ingest (every
  * publisher finishes as stopped) → live (streams end, recordings are made final, sessions are
  * closed in the database and queued for export) → exporter (an export under way is abandoned
- * and resumes at the next start) → database. */
+ * and resumes at the next start) → the live rooms (nothing publishes or streams any more) →
+ * waiting rooms → database. */
 #include "app.h"
 
 #include <ctype.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "api/lobby.h"
+#include "api/room.h"
 #include "api/reg_cache.h"
 #include "api/webinar_input.h"
 #include "auth/auth.h"
@@ -330,7 +333,10 @@ static int start_registration(lc_app_t *app)
     if (!app->lobby || !app->room_rate || !app->reg_cache)
         return -ENOMEM;
     app->room_kdf = lc_kdf_start(&LC_SCRYPT_ROOM, 1024, &rc);
-    return app->room_kdf ? 0 : rc;
+    if (!app->room_kdf)
+        return rc;
+    app->room = lc_room_start(app, &rc);
+    return app->room ? 0 : rc;
 }
 
 static void queue_removal(void *opaque, int64_t session_id)
@@ -451,7 +457,9 @@ void lc_app_stop(lc_app_t *app)
     lc_ingest_stop(&app->ingest);
     lc_live_free(&app->live);
     lc_exporter_stop(&app->exporter);
-    lc_lobby_free(&app->lobby); /* after live: its session hooks wake join pages */
+    /* After HTTP (streams read its logs), the writer (its commit hooks publish) and live. */
+    lc_room_stop(&app->room);
+    lc_lobby_free(&app->lobby); /* after live and the room: they wake join pages, read it */
     free(app->privacy_notice);
     app->privacy_notice = NULL;
     lc_db_close(&app->db);

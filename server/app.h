@@ -23,6 +23,7 @@ struct lc_ratelimit;
 struct lc_reg_cache;
 struct lc_retention;
 struct lc_retention_config;
+struct lc_room;
 
 typedef struct lc_app {
     lc_config_t cfg;
@@ -35,6 +36,7 @@ typedef struct lc_app {
     struct lc_kdf *room_kdf;        /* room password checks, apart from logins */
     struct lc_ratelimit *room_rate; /* room password attempts per registration */
     struct lc_reg_cache *reg_cache; /* webinars as the registration path reads them */
+    struct lc_room *room;           /* live interaction: event logs, poll results, pings */
     char *privacy_notice;           /* --privacy-notice's text, or NULL: the built-in one */
     struct lc_exporter *exporter;
     struct lc_retention *retention; /* deletes expired personal data, logins, recordings */

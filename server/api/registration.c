@@ -775,3 +775,21 @@ int lc_api_join_heartbeat(lc_req_t *req)
         return rc;
     return lc_reply_json_with(req, MHD_HTTP_NO_CONTENT, NULL, NULL);
 }
+
+int lc_api_join_in_room(lc_req_t *req, lc_join_t *j, lc_webinar_t *w, int *rc)
+{
+    int r = resolve(req, j, w, rc);
+    if (r < 0)
+        return r;
+    bool starting;
+    join_state_t st = join_state(lc_req_app(req), j, w, &starting);
+    if (st == JOIN_LIVE || st == JOIN_SCHEDULED)
+        return 0;
+    if (st == JOIN_REPLAY || st == JOIN_ENDED)
+        *rc = lc_reply_error(req, MHD_HTTP_CONFLICT, "not_live",
+                             "the webinar is not live: there is nothing to take part in now");
+    else
+        *rc = lc_reply_error(req, MHD_HTTP_FORBIDDEN, "not_admitted",
+                             "this join link is not admitted to the webinar (yet)");
+    return LC_EDENIED;
+}

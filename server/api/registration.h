@@ -27,6 +27,11 @@ int lc_api_join_get(lc_req_t *req);
 int lc_api_join_password(lc_req_t *req);
 /* POST /api/join/{token}/heartbeat {"mode"}: attendance. */
 int lc_api_join_heartbeat(lc_req_t *req);
+/* For the live interaction: resolves the URL's join token (the first parameter) and checks
+ * that the attendee is in the room (the join state is "live" or "scheduled"). 0 with *j and *w;
+ * otherwise a negative code after replying 404 not_found, 403 not_admitted or 409 not_live (*rc
+ * is then the reply's result), or on a database failure (*rc the code). */
+int lc_api_join_in_room(lc_req_t *req, lc_join_t *j, lc_webinar_t *w, int *rc);
 /* GET /j/{token}/calendar.ics: the event with the join link (RFC 5545). */
 int lc_api_join_calendar(lc_req_t *req);
 

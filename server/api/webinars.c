@@ -222,12 +222,13 @@ static int add_settings(json_t *o, const lc_webinar_t *w, const lc_webinar_texts
     const lc_webinar_settings_t *k = &w->settings;
     json_t *form = json_loads(t->form_fields_json, JSON_DECODE_ANY, NULL);
     return merge(o, json_pack(
-        "{s:o,s:o,s:o,s:s,s:b,s:b,s:b,s:b,s:i,s:o,s:o,s:o}", "form_fields",
+        "{s:o,s:o,s:o,s:s,s:b,s:b,s:b,s:b,s:b,s:b,s:i,s:o,s:o,s:o}", "form_fields",
         form ? form : json_array(), "privacy_notice",
         t->privacy_notice ? json_string(t->privacy_notice) : json_null(), "consent_text",
         t->consent_text ? json_string(t->consent_text) : json_null(), "consent_version",
         k->consent_version, "admit_all", w->admit_all, "approval", k->approval, "hide_attendee_names",
-        k->hide_attendee_names, "replay_requires_registration", k->replay_requires_registration,
+        k->hide_attendee_names, "questions_public", k->questions_public, "chat_enabled",
+        k->chat_enabled, "replay_requires_registration", k->replay_requires_registration,
         "retention_days", (int)k->retention_days, "recording_retention_days",
         int_or_null(k->recording_retention_days), "updated_at", iso_or_null(w->updated_at_ms),
         "created_by", int_or_null(w->created_by)));

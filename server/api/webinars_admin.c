@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "api/room.h"
 #include "api/webinar_input.h"
 #include "auth/password.h"
 #include "core/error.h"
@@ -187,6 +188,13 @@ int lc_api_admin_webinar_update(lc_req_t *req)
         goto out;
     LC_INFO("api", "webinar %lld updated by organiser %lld", (long long)w.id,
             (long long)lc_req_session(req)->user_id);
+    /* Open event streams learn the interaction settings at once. */
+    lc_webinar_t after;
+    if (lc_db_webinar_get(app->db, w.id, &after) == 0 &&
+        (after.settings.questions_public != w.settings.questions_public ||
+         after.settings.chat_enabled != w.settings.chat_enabled ||
+         after.settings.hide_attendee_names != w.settings.hide_attendee_names))
+        lc_room_publish_settings(app->room, &after);
     rc = reply_webinar(req, MHD_HTTP_OK, w.id, NULL);
 out:
     lc_webinar_input_clear(&in);

@@ -40,7 +40,8 @@ enum {
     "id, slug, title, state, created_at, stream_key_hash, starts_at, duration_s, on_demand, "   \
     "access, waiting_room, approval, room_password_hash IS NOT NULL, hide_attendee_names, "     \
     "replay_enabled, replay_requires_registration, retention_days, recording_retention_days, " \
-    "updated_at, created_by, consent_version, admit_all, live_key, replay_key"
+    "updated_at, created_by, consent_version, admit_all, live_key, replay_key, questions_public, " \
+    "chat_enabled"
 /* The editable columns take parameters ?2 to ?16 and ?20 to ?23 in both the insert and the
  * update (bind_row). */
 #define WEBINAR_ROW_SET                                                                        \
@@ -48,7 +49,8 @@ enum {
     "on_demand = ?7, access = ?8, waiting_room = ?9, approval = ?10, room_password_hash = ?11, " \
     "hide_attendee_names = ?12, replay_enabled = ?13, replay_requires_registration = ?14, "   \
     "retention_days = ?15, recording_retention_days = ?16, form_fields = ?20, "                 \
-    "privacy_notice = ?21, consent_text = ?22, consent_version = ?23"
+    "privacy_notice = ?21, consent_text = ?22, consent_version = ?23, questions_public = ?26, " \
+    "chat_enabled = ?27"
 #define SESSION_COLS "id, webinar_id, state, started_at, ended_at, duration_ms, recovered"
 
 static const char *const sql_text[ST_COUNT] = {
@@ -57,9 +59,10 @@ static const char *const sql_text[ST_COUNT] = {
         "on_demand, access, waiting_room, approval, room_password_hash, hide_attendee_names, "
         "replay_enabled, replay_requires_registration, retention_days, "
         "recording_retention_days, stream_key_hash, created_at, updated_at, created_by, "
-        "form_fields, privacy_notice, consent_text, consent_version, live_key, replay_key) "
+        "form_fields, privacy_notice, consent_text, consent_version, live_key, replay_key, "
+        "questions_public, chat_enabled) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-        "?18, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+        "?18, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
     [ST_WEBINAR_UPDATE] = "UPDATE webinars SET " WEBINAR_ROW_SET ", updated_at = ?18 "
                           "WHERE id = ?1 AND updated_at = ?17",
     [ST_WEBINAR_TEXTS] = "SELECT description, presenters, room_password_hash, form_fields, "
@@ -90,13 +93,14 @@ static const char *const sql_text[ST_COUNT] = {
 struct lc_db {
     struct lc_db_conn c;
     sqlite3_stmt *st[ST_COUNT];
-    sqlite3_stmt **accounts, **regs, **leads; /* the entity files' statements */
+    sqlite3_stmt **accounts, **regs, **leads, **ix; /* the entity files' statements */
 };
 
 struct lc_db_conn *lc_db_conn(lc_db_t *db) { return &db->c; }
 sqlite3_stmt **lc_db_accounts(lc_db_t *db) { return db->accounts; }
 sqlite3_stmt **lc_db_regs(lc_db_t *db) { return db->regs; }
 sqlite3_stmt **lc_db_leads(lc_db_t *db) { return db->leads; }
+sqlite3_stmt **lc_db_ix(lc_db_t *db) { return db->ix; }
 
 static const char *const state_names[] = {"scheduled", "live", "ended"};
 
@@ -157,7 +161,8 @@ int lc_db_open(const char *path, lc_db_t **out)
     db->c.rollback = db->st[ST_ROLLBACK];
     if ((rc = lc_db_accounts_open(db, &db->accounts)) < 0 ||
         (rc = lc_db_regs_open(db, &db->regs)) < 0 ||
-        (rc = lc_db_leads_open(db, &db->leads)) < 0)
+        (rc = lc_db_leads_open(db, &db->leads)) < 0 ||
+        (rc = lc_db_ix_open(db, &db->ix)) < 0)
         goto fail;
     *out = db;
     return 0;
@@ -174,6 +179,7 @@ void lc_db_close(lc_db_t **pdb)
     lc_db_accounts_close(&db->accounts);
     lc_db_regs_close(&db->regs);
     lc_db_leads_close(&db->leads);
+    lc_db_ix_close(&db->ix);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
     if (db->c.conn && sqlite3_close(db->c.conn) != SQLITE_OK)
@@ -270,6 +276,8 @@ static void read_webinar(sqlite3_stmt *st, lc_webinar_t *w)
     w->admit_all = sqlite3_column_int(st, 21) != 0;
     copy_text(w->live_key, sizeof w->live_key, sqlite3_column_text(st, 22));
     copy_text(w->replay_key, sizeof w->replay_key, sqlite3_column_text(st, 23));
+    k->questions_public = sqlite3_column_int(st, 24) != 0;
+    k->chat_enabled = sqlite3_column_int(st, 25) != 0;
 }
 
 /* Binds the editable columns (parameters ?2 to ?16, see WEBINAR_ROW_SET). */
@@ -295,6 +303,8 @@ static void bind_row(sqlite3_stmt *st, const lc_webinar_row_t *r)
     sqlite3_bind_int(st, 12, k->hide_attendee_names);
     sqlite3_bind_int(st, 13, k->replay_enabled);
     sqlite3_bind_int(st, 14, k->replay_requires_registration);
+    sqlite3_bind_int(st, 26, k->questions_public);
+    sqlite3_bind_int(st, 27, k->chat_enabled);
     sqlite3_bind_int(st, 15, k->retention_days);
     if (k->recording_retention_days > 0)
         sqlite3_bind_int(st, 16, k->recording_retention_days);

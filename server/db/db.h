@@ -45,6 +45,8 @@ typedef struct {
     bool waiting_room;
     bool approval;
     bool hide_attendee_names;
+    bool questions_public; /* attendees see (and upvote) each other's questions */
+    bool chat_enabled;
     bool replay_enabled;
     bool replay_requires_registration;
     int32_t retention_days;

@@ -15,12 +15,13 @@ struct lc_db_conn {
     sqlite3_stmt *begin, *commit, *rollback;
 };
 
-/* The connection part of an lc_db_t, and the statements of accounts.c, registrations.c and
- * leads.c (each file's array, indexed by its own enum). */
+/* The connection part of an lc_db_t, and the statements of accounts.c, registrations.c,
+ * leads.c and interaction.c (each file's array, indexed by its own enum). */
 struct lc_db_conn *lc_db_conn(lc_db_t *db);
 sqlite3_stmt **lc_db_accounts(lc_db_t *db);
 sqlite3_stmt **lc_db_regs(lc_db_t *db);
 sqlite3_stmt **lc_db_leads(lc_db_t *db);
+sqlite3_stmt **lc_db_ix(lc_db_t *db);
 
 /* Prepares `n` statements (persistent). Returns 0 or LC_EDB (logged). */
 int lc_db_prepare_all(struct lc_db_conn *c, const char *const *sql, int n, sqlite3_stmt **out);
@@ -45,5 +46,7 @@ int lc_db_regs_open(lc_db_t *db, sqlite3_stmt ***out);
 void lc_db_regs_close(sqlite3_stmt ***pst);
 int lc_db_leads_open(lc_db_t *db, sqlite3_stmt ***out);
 void lc_db_leads_close(sqlite3_stmt ***pst);
+int lc_db_ix_open(lc_db_t *db, sqlite3_stmt ***out);
+void lc_db_ix_close(sqlite3_stmt ***pst);
 
 #endif

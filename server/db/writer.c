@@ -29,6 +29,7 @@ struct lc_write_job {
     bool notifying; /* its `done` is being called, without the lock */
     int result;
     lc_write_fn run;
+    lc_write_committed_fn committed;
     void *arg;
     void (*free_arg)(void *arg);
     void (*done)(void *opaque);
@@ -179,6 +180,10 @@ static void run_batch(lc_writer_t *w, lc_write_job_t **jobs, int n)
             if (jobs[i]->result == 0)
                 jobs[i]->result = LC_EDB;
     }
+    /* What the jobs publish, in commit order and whether or not their submitter still waits. */
+    for (int i = 0; i < n; i++)
+        if (jobs[i]->committed && jobs[i]->result != -ECANCELED)
+            jobs[i]->committed(jobs[i]->arg, jobs[i]->result);
     int ok = 0;
     bool notify[BATCH_MAX];
     pthread_mutex_lock(&w->lock);
@@ -359,9 +364,9 @@ void lc_writer_stop(lc_writer_t **pw)
     *pw = NULL;
 }
 
-static lc_write_job_t *submit(lc_writer_t *w, lc_write_fn run, void *arg,
-                              void (*free_arg)(void *arg), void (*done)(void *opaque),
-                              void *opaque, int *err)
+static lc_write_job_t *submit(lc_writer_t *w, lc_write_fn run, lc_write_committed_fn committed,
+                              void *arg, void (*free_arg)(void *arg),
+                              void (*done)(void *opaque), void *opaque, int *err)
 {
     lc_write_job_t *job = calloc(1, sizeof *job);
     if (!job) {
@@ -370,7 +375,8 @@ static lc_write_job_t *submit(lc_writer_t *w, lc_write_fn run, void *arg,
         *err = -ENOMEM;
         return NULL;
     }
-    *job = (lc_write_job_t){.refs = done ? 2 : 1, .result = -EINPROGRESS, .run = run, .arg = arg,
+    *job = (lc_write_job_t){.refs = done ? 2 : 1, .result = -EINPROGRESS, .run = run,
+                            .committed = committed, .arg = arg,
                             .free_arg = free_arg, .done = done, .opaque = opaque, .w = w};
     pthread_mutex_lock(&w->lock);
     if (w->stopping || w->queued >= w->max_queue) {
@@ -394,14 +400,22 @@ lc_write_job_t *lc_writer_submit(lc_writer_t *w, lc_write_fn run, void *arg,
                                  void (*free_arg)(void *arg), void (*done)(void *opaque),
                                  void *opaque, int *err)
 {
-    return submit(w, run, arg, free_arg, done, opaque, err);
+    return submit(w, run, NULL, arg, free_arg, done, opaque, err);
+}
+
+lc_write_job_t *lc_writer_submit_ex(lc_writer_t *w, lc_write_fn run,
+                                    lc_write_committed_fn committed, void *arg,
+                                    void (*free_arg)(void *arg), void (*done)(void *opaque),
+                                    void *opaque, int *err)
+{
+    return submit(w, run, committed, arg, free_arg, done, opaque, err);
 }
 
 int lc_writer_post(lc_writer_t *w, lc_write_fn run, void *arg, void (*free_arg)(void *arg))
 {
     int err = 0;
     /* Without `done` the writer holds the only reference: the job is not the caller's. */
-    return submit(w, run, arg, free_arg, NULL, NULL, &err) ? 0 : err;
+    return submit(w, run, NULL, arg, free_arg, NULL, NULL, &err) ? 0 : err;
 }
 
 int lc_write_job_result(lc_write_job_t *job)

@@ -51,6 +51,16 @@ void lc_writer_stop(lc_writer_t **pw);
 lc_write_job_t *lc_writer_submit(lc_writer_t *w, lc_write_fn run, void *arg,
                                  void (*free_arg)(void *arg), void (*done)(void *opaque),
                                  void *opaque, int *err);
+/* After the batch's COMMIT (or its failure: `result` < 0), on the writer thread and without its
+ * lock, for every job that ran, also when its submitter has cancelled meanwhile, in commit
+ * order and before any `done`: where a job publishes what it changed (live events), so that
+ * everyone sees changes in the order the database made them. Must not block. */
+typedef void (*lc_write_committed_fn)(void *arg, int result);
+/* lc_writer_submit with a `committed` hook (may be NULL). */
+lc_write_job_t *lc_writer_submit_ex(lc_writer_t *w, lc_write_fn run,
+                                    lc_write_committed_fn committed, void *arg,
+                                    void (*free_arg)(void *arg), void (*done)(void *opaque),
+                                    void *opaque, int *err);
 /* Queues a job nobody waits for (an attendance heartbeat): 0, or the errors of
  * lc_writer_submit. */
 int lc_writer_post(lc_writer_t *w, lc_write_fn run, void *arg, void (*free_arg)(void *arg));

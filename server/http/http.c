@@ -47,6 +47,10 @@ struct lc_http {
     bool stopping;
     pthread_t timer;
     bool timer_started;
+    /* Push streams (SSE), to end them when the server stops. */
+    pthread_mutex_t push_mu;
+    lc_push_t *pushes;
+    bool push_stopping;
 };
 
 struct lc_req {
@@ -517,6 +521,120 @@ int lc_reply_stream(lc_req_t *req, unsigned status, const char *content_type,
     return queue(req, status, r);
 }
 
+/* ---- push streams ---------------------------------------------------------------------------
+ * PUSH_RUNNING: libmicrohttpd may call `read`. PUSH_SUSPENDED: `read` had nothing and the
+ * connection is suspended. A wake sets `pending` and, when it moves the stream out of
+ * SUSPENDED, resumes it; `read` suspends first, then publishes SUSPENDED, then looks at
+ * `pending`: whichever side comes second resumes (sequentially consistent atomics). */
+enum { PUSH_RUNNING, PUSH_SUSPENDED };
+
+struct lc_push {
+    lc_http_t *http;
+    struct MHD_Connection *conn;
+    lc_stream_read_cb read;
+    void (*free_cb)(void *opaque);
+    void *opaque;
+    _Atomic int state;
+    _Atomic bool pending;
+    lc_push_t *prev, *next; /* on http->pushes, under push_mu */
+};
+
+static void push_resume(lc_push_t *p)
+{
+    int st = PUSH_SUSPENDED;
+    if (atomic_compare_exchange_strong(&p->state, &st, PUSH_RUNNING))
+        MHD_resume_connection(p->conn);
+}
+
+void lc_push_wake(lc_push_t *p)
+{
+    atomic_store(&p->pending, true);
+    push_resume(p);
+}
+
+static ssize_t push_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    lc_push_t *p = cls;
+    atomic_store(&p->pending, false);
+    pthread_mutex_lock(&p->http->push_mu);
+    bool stopping = p->http->push_stopping;
+    pthread_mutex_unlock(&p->http->push_mu);
+    if (stopping)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    ssize_t n = p->read(p->opaque, buf, max);
+    if (n > 0)
+        return n;
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    MHD_suspend_connection(p->conn);
+    atomic_store(&p->state, PUSH_SUSPENDED);
+    if (atomic_load(&p->pending))
+        push_resume(p);
+    return 0;
+}
+
+static void push_free(void *cls)
+{
+    lc_push_t *p = cls;
+    if (p->free_cb)
+        p->free_cb(p->opaque); /* after this, nothing calls lc_push_wake */
+    lc_http_t *h = p->http;
+    pthread_mutex_lock(&h->push_mu);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        h->pushes = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    pthread_mutex_unlock(&h->push_mu);
+    free(p);
+}
+
+lc_push_t *lc_reply_push(lc_req_t *req, const char *content_type, lc_stream_read_cb read,
+                         void (*free_cb)(void *opaque), void *opaque, const char *const *headers,
+                         int *rc)
+{
+    lc_http_t *h = req->http;
+    lc_push_t *p = calloc(1, sizeof *p);
+    struct MHD_Response *r = NULL;
+    if (p) {
+        *p = (lc_push_t){.http = h, .conn = req->conn, .read = read, .free_cb = free_cb,
+                         .opaque = opaque};
+        /* Small blocks: events are small, and thousands of streams are held at once. */
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, push_read, p, push_free);
+    }
+    if (!r) {
+        free(p);
+        if (free_cb)
+            free_cb(opaque);
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    pthread_mutex_lock(&h->push_mu);
+    p->next = h->pushes;
+    if (h->pushes)
+        h->pushes->prev = p;
+    h->pushes = p;
+    pthread_mutex_unlock(&h->push_mu);
+    add_common_headers(r, content_type, "no-store");
+    /* Proxies (nginx) must pass events on at once, not gather them. */
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    add_headers(r, headers);
+    *rc = queue(req, MHD_HTTP_OK, r);
+    return *rc == 0 ? p : NULL;
+}
+
+/* Ends every push stream: each is woken and its next read ends the body. */
+static void end_pushes(lc_http_t *h)
+{
+    pthread_mutex_lock(&h->push_mu);
+    h->push_stopping = true;
+    for (lc_push_t *p = h->pushes; p; p = p->next)
+        lc_push_wake(p);
+    pthread_mutex_unlock(&h->push_mu);
+}
+
 static int reply_json_full(lc_req_t *req, unsigned status, json_t *body, bool cors,
                            const char *const *headers)
 {
@@ -860,6 +978,7 @@ lc_http_t *lc_http_start(lc_app_t *app, int *err)
     }
     h->app = app;
     pthread_mutex_init(&h->wait_mu, NULL);
+    pthread_mutex_init(&h->push_mu, NULL);
     lc_cond_init_monotonic(&h->wait_cond);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
@@ -919,11 +1038,13 @@ void lc_http_stop(lc_http_t **ph)
     if (h->timer_started)
         pthread_join(h->timer, NULL);
     expire_waiting(h, true);
+    end_pushes(h);
     MHD_stop_daemon(h->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
     pthread_cond_destroy(&h->wait_cond);
     pthread_mutex_destroy(&h->wait_mu);
+    pthread_mutex_destroy(&h->push_mu);
     free(h);
     *ph = NULL;
 }

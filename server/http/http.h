@@ -124,6 +124,20 @@ typedef ssize_t (*lc_stream_read_cb)(void *opaque, char *buf, size_t max);
 int lc_reply_stream(lc_req_t *req, unsigned status, const char *content_type,
                     lc_stream_read_cb read, void (*free_cb)(void *opaque), void *opaque,
                     const char *const *headers);
+/* A long-lived streamed reply (Server-Sent Events), held without a thread: `read` is called as
+ * for lc_reply_stream, except that 0 means "nothing now": the connection is then suspended until
+ * lc_push_wake is called (a wake that races with the suspension is never lost). Negative ends
+ * the body. Returns the handle for lc_push_wake, valid until `free_cb(opaque)` has returned
+ * (called exactly once: when the response is over, the client gone, or this call fails), or NULL
+ * when the reply could not be queued (*rc is then the result for the handler to return). When
+ * the server stops, every push stream is ended. */
+typedef struct lc_push lc_push_t;
+lc_push_t *lc_reply_push(lc_req_t *req, const char *content_type, lc_stream_read_cb read,
+                         void (*free_cb)(void *opaque), void *opaque, const char *const *headers,
+                         int *rc);
+/* Has the push stream's `read` called again soon. Any thread, any number of times; cheap when the
+ * stream is not suspended. */
+void lc_push_wake(lc_push_t *p);
 /* Replies with a JSON body (steals the reference to `body`); Cache-Control: no-store. */
 int lc_reply_json(lc_req_t *req, unsigned status, json_t *body);
 /* The same with extra response headers: `headers` holds name, value, name, value, ..., NULL

@@ -1,6 +1,7 @@
 /* The one route table. Order matters only where patterns overlap (none do today). Who may use
  * each route, and the checks every state-changing request gets, are in http.h (lc_route_t). */
 #include "api/accounts.h"
+#include "api/interaction.h"
 #include "api/leads.h"
 #include "api/registration.h"
 #include "api/webinars.h"
@@ -31,6 +32,12 @@ const lc_route_t lc_routes[] = {
     {"GET", "/api/join/*", lc_api_join_get, LC_ROUTE_PUBLIC},
     {"POST", "/api/join/*/password", lc_api_join_password, LC_ROUTE_PUBLIC},
     {"POST", "/api/join/*/heartbeat", lc_api_join_heartbeat, LC_ROUTE_PUBLIC},
+    {"GET", "/api/join/*/events", lc_api_join_events, LC_ROUTE_PUBLIC},
+    {"POST", "/api/join/*/polls/*/vote", lc_api_join_vote, LC_ROUTE_PUBLIC},
+    {"POST", "/api/join/*/questions", lc_api_join_question, LC_ROUTE_PUBLIC},
+    {"POST", "/api/join/*/questions/*/upvote", lc_api_join_upvote, LC_ROUTE_PUBLIC},
+    {"POST", "/api/join/*/chat", lc_api_join_chat, LC_ROUTE_PUBLIC},
+    {"POST", "/api/join/*/hand", lc_api_join_hand, LC_ROUTE_PUBLIC},
     {"GET", "/api/replays/*/*", lc_api_replay_get, LC_ROUTE_PUBLIC},
     {"POST", "/api/login", lc_api_login, LC_ROUTE_PUBLIC},
     {"POST", "/api/setup", lc_api_setup, LC_ROUTE_PUBLIC},
@@ -52,6 +59,25 @@ const lc_route_t lc_routes[] = {
      LC_ROUTE_ORGANISER},
     {"GET", "/api/admin/webinars/*/waiting", lc_api_admin_waiting, LC_ROUTE_ORGANISER},
     {"POST", "/api/admin/webinars/*/admission", lc_api_admin_admit, LC_ROUTE_ORGANISER},
+    {"GET", "/api/admin/webinars/*/events", lc_api_admin_events, LC_ROUTE_ORGANISER},
+    {"GET", "/api/admin/webinars/*/polls", lc_api_admin_polls, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/webinars/*/polls", lc_api_admin_poll_create, LC_ROUTE_ORGANISER},
+    {"GET", "/api/admin/webinars/*/polls.csv", lc_api_admin_polls_csv, LC_ROUTE_ORGANISER},
+    {"PATCH", "/api/admin/webinars/*/polls/*", lc_api_admin_poll_update, LC_ROUTE_ORGANISER},
+    {"DELETE", "/api/admin/webinars/*/polls/*", lc_api_admin_poll_delete, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/webinars/*/polls/*/open", lc_api_admin_poll_open, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/webinars/*/polls/*/close", lc_api_admin_poll_close, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/webinars/*/polls/*/results", lc_api_admin_poll_results,
+     LC_ROUTE_ORGANISER},
+    {"GET", "/api/admin/webinars/*/polls/*/results.csv", lc_api_admin_poll_csv,
+     LC_ROUTE_ORGANISER},
+    {"PATCH", "/api/admin/webinars/*/questions/*", lc_api_admin_question, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/webinars/*/chat", lc_api_admin_chat, LC_ROUTE_ORGANISER},
+    {"DELETE", "/api/admin/webinars/*/chat/*", lc_api_admin_chat_delete, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/webinars/*/mutes", lc_api_admin_mute, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/webinars/*/hands/*", lc_api_admin_hand, LC_ROUTE_ORGANISER},
+    {"GET", "/api/admin/webinars/*/health", lc_api_admin_health, LC_ROUTE_ORGANISER},
+    {"POST", "/api/admin/webinars/*/end", lc_api_admin_end, LC_ROUTE_ORGANISER},
     {"POST", "/api/admin/data-subject/access", lc_api_admin_subject_access, LC_ROUTE_ORGANISER},
     {"POST", "/api/admin/data-subject/erasure", lc_api_admin_subject_erasure,
      LC_ROUTE_ORGANISER},

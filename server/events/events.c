@@ -1,0 +1,391 @@
+/* Per-webinar event logs and their readers (events.h). One mutex per webinar guards its ring
+ * and its readers; the table of webinars has its own. A reader is a few dozen bytes: frames are
+ * shared, serialised once per audience, and copied only into the connection's buffer. */
+#include "events/events.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+#define RING_MASK (LC_EVENTS_RING - 1)
+#define BUCKETS 256
+
+typedef struct {
+    int64_t seq;
+    int64_t att_reg; /* LC_EVENTS_NO_ATTENDEE, LC_EVENTS_ALL_ATTENDEES or a registration */
+    char *mod;       /* the moderators' frame, or NULL */
+    size_t mod_len;
+    char *att; /* the attendees' frame, or NULL */
+    size_t att_len;
+} event_t;
+
+typedef struct hub {
+    struct hub *next; /* in its bucket */
+    int64_t webinar_id;
+    pthread_mutex_t mu;
+    int64_t seq; /* the last event's */
+    lc_event_sub_t *subs;
+    event_t ring[LC_EVENTS_RING];
+} hub_t;
+
+struct lc_events {
+    pthread_mutex_t mu; /* the buckets */
+    int64_t epoch;
+    hub_t *buckets[BUCKETS];
+};
+
+struct lc_event_sub {
+    hub_t *hub;
+    lc_events_t *ev;
+    lc_event_sub_t *prev, *next;
+    int64_t reg; /* 0: a moderator */
+    int64_t pos; /* the last event delivered or passed over */
+    size_t off;  /* bytes of event pos + 1 already copied (a frame larger than the buffer) */
+    char *pending; /* the snapshot frame, until copied */
+    size_t pending_len, pending_off;
+    bool ping_due;
+    lc_events_wake_cb wake;
+    void *wake_opaque;
+};
+
+static const char PING[] = ": ping\n\n";
+
+lc_events_t *lc_events_new(int64_t epoch)
+{
+    lc_events_t *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return NULL;
+    pthread_mutex_init(&ev->mu, NULL);
+    ev->epoch = epoch;
+    return ev;
+}
+
+static void event_clear(event_t *e)
+{
+    free(e->mod);
+    free(e->att);
+    memset(e, 0, sizeof *e);
+}
+
+void lc_events_free(lc_events_t **pev)
+{
+    if (!pev || !*pev)
+        return;
+    lc_events_t *ev = *pev;
+    for (int b = 0; b < BUCKETS; b++) {
+        hub_t *next;
+        for (hub_t *h = ev->buckets[b]; h; h = next) {
+            next = h->next;
+            for (int i = 0; i < LC_EVENTS_RING; i++)
+                event_clear(&h->ring[i]);
+            pthread_mutex_destroy(&h->mu);
+            free(h);
+        }
+    }
+    pthread_mutex_destroy(&ev->mu);
+    free(ev);
+    *pev = NULL;
+}
+
+/* The webinar's hub, created on first use (hubs live as long as the table: a few hundred KiB
+ * each, one per webinar that had live events since the start). NULL when out of memory, or
+ * when `create` is false and there is none. */
+static hub_t *hub_get(lc_events_t *ev, int64_t webinar_id, bool create)
+{
+    unsigned b = (unsigned)((uint64_t)webinar_id * 0x9E3779B97F4A7C15ull >> 56) % BUCKETS;
+    pthread_mutex_lock(&ev->mu);
+    hub_t *h = ev->buckets[b];
+    while (h && h->webinar_id != webinar_id)
+        h = h->next;
+    if (!h && create) {
+        h = calloc(1, sizeof *h);
+        if (h) {
+            h->webinar_id = webinar_id;
+            pthread_mutex_init(&h->mu, NULL);
+            h->next = ev->buckets[b];
+            ev->buckets[b] = h;
+        }
+    }
+    pthread_mutex_unlock(&ev->mu);
+    return h;
+}
+
+/* A complete SSE frame: "id: EPOCH-SEQ\nevent: TYPE\ndata: JSON\n\n" (compact JSON has no line
+ * breaks: they are escaped inside strings). */
+static char *frame(int64_t epoch, int64_t seq, const char *type, const char *data, size_t *len)
+{
+    size_t cap = strlen(type) + strlen(data) + 64;
+    char *f = malloc(cap);
+    if (!f)
+        return NULL;
+    int n = snprintf(f, cap, "id: %" PRId64 "-%" PRId64 "\nevent: %s\ndata: %s\n\n", epoch, seq,
+                     type, data);
+    if (n < 0 || (size_t)n >= cap) {
+        free(f);
+        return NULL;
+    }
+    *len = (size_t)n;
+    return f;
+}
+
+static bool visible(const lc_event_sub_t *s, const event_t *e)
+{
+    if (s->reg == 0)
+        return e->mod != NULL;
+    return e->att && (e->att_reg == LC_EVENTS_ALL_ATTENDEES || e->att_reg == s->reg);
+}
+
+int64_t lc_events_publish(lc_events_t *ev, int64_t webinar_id, const char *type, json_t *mod,
+                          json_t *att, int64_t att_reg)
+{
+    char *mod_s = mod ? json_dumps(mod, JSON_COMPACT) : NULL;
+    char *att_s = att ? json_dumps(att, JSON_COMPACT) : NULL;
+    hub_t *h = hub_get(ev, webinar_id, true);
+    int64_t rc = -ENOMEM;
+    if (!h || (mod && !mod_s) || (att && !att_s))
+        goto out;
+    pthread_mutex_lock(&h->mu);
+    int64_t seq = h->seq + 1;
+    event_t e = {.seq = seq, .att_reg = att ? att_reg : LC_EVENTS_NO_ATTENDEE};
+    if (mod_s)
+        e.mod = frame(ev->epoch, seq, type, mod_s, &e.mod_len);
+    if (att_s)
+        e.att = frame(ev->epoch, seq, type, att_s, &e.att_len);
+    if ((mod_s && !e.mod) || (att_s && !e.att)) {
+        pthread_mutex_unlock(&h->mu);
+        event_clear(&e);
+        goto out;
+    }
+    event_clear(&h->ring[seq & RING_MASK]);
+    h->ring[seq & RING_MASK] = e;
+    h->seq = seq;
+    for (lc_event_sub_t *s = h->subs; s; s = s->next)
+        if (s->wake && visible(s, &e))
+            s->wake(s->wake_opaque);
+    pthread_mutex_unlock(&h->mu);
+    rc = seq;
+out:
+    free(mod_s);
+    free(att_s);
+    return rc;
+}
+
+int lc_events_parse_id(const char *id, int64_t *epoch, int64_t *seq)
+{
+    if (!id)
+        return -EINVAL;
+    const char *dash = strchr(id, '-');
+    char head[24];
+    if (!dash || dash == id || (size_t)(dash - id) >= sizeof head)
+        return -EINVAL;
+    memcpy(head, id, (size_t)(dash - id));
+    head[dash - id] = 0;
+    if (lc_parse_int64(head, 0, INT64_MAX, epoch) < 0 ||
+        lc_parse_int64(dash + 1, 0, INT64_MAX, seq) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+lc_event_sub_t *lc_events_subscribe(lc_events_t *ev, int64_t webinar_id, int64_t registration_id,
+                                    const char *last_event_id, bool *snapshot)
+{
+    hub_t *h = hub_get(ev, webinar_id, true);
+    lc_event_sub_t *s = h ? calloc(1, sizeof *s) : NULL;
+    if (!s)
+        return NULL;
+    s->hub = h;
+    s->ev = ev;
+    s->reg = registration_id;
+    int64_t epoch, seq;
+    bool resumable = lc_events_parse_id(last_event_id, &epoch, &seq) == 0 && epoch == ev->epoch;
+    pthread_mutex_lock(&h->mu);
+    /* Resumable when every event after `seq` is still in the ring. */
+    if (resumable && seq <= h->seq && h->seq - seq <= LC_EVENTS_RING) {
+        s->pos = seq;
+        *snapshot = false;
+    } else {
+        s->pos = h->seq;
+        *snapshot = true;
+    }
+    s->next = h->subs;
+    if (h->subs)
+        h->subs->prev = s;
+    h->subs = s;
+    pthread_mutex_unlock(&h->mu);
+    return s;
+}
+
+int lc_event_sub_snapshot(lc_event_sub_t *sub, json_t *data)
+{
+    char *s = json_dumps(data, JSON_COMPACT);
+    if (!s)
+        return -ENOMEM;
+    pthread_mutex_lock(&sub->hub->mu);
+    free(sub->pending);
+    sub->pending = frame(sub->ev->epoch, sub->pos, "snapshot", s, &sub->pending_len);
+    sub->pending_off = 0;
+    bool ok = sub->pending != NULL;
+    pthread_mutex_unlock(&sub->hub->mu);
+    free(s);
+    return ok ? 0 : -ENOMEM;
+}
+
+void lc_event_sub_set_wake(lc_event_sub_t *sub, lc_events_wake_cb wake, void *opaque)
+{
+    pthread_mutex_lock(&sub->hub->mu);
+    sub->wake = wake;
+    sub->wake_opaque = opaque;
+    pthread_mutex_unlock(&sub->hub->mu);
+}
+
+ssize_t lc_event_sub_read(lc_event_sub_t *sub, char *buf, size_t max)
+{
+    hub_t *h = sub->hub;
+    size_t n = 0;
+    pthread_mutex_lock(&h->mu);
+    if (sub->pending) {
+        size_t k = sub->pending_len - sub->pending_off;
+        if (k > max)
+            k = max;
+        memcpy(buf, sub->pending + sub->pending_off, k);
+        sub->pending_off += k;
+        n = k;
+        if (sub->pending_off < sub->pending_len) {
+            pthread_mutex_unlock(&h->mu);
+            return (ssize_t)n;
+        }
+        free(sub->pending);
+        sub->pending = NULL;
+    }
+    while (n < max && sub->pos < h->seq) {
+        int64_t next = sub->pos + 1;
+        if (h->seq - next >= LC_EVENTS_RING) {
+            /* Overwritten before this reader took it: the client must resume anew. */
+            pthread_mutex_unlock(&h->mu);
+            return n > 0 ? (ssize_t)n : -EPIPE;
+        }
+        const event_t *e = &h->ring[next & RING_MASK];
+        if (!visible(sub, e)) {
+            sub->pos = next;
+            sub->off = 0;
+            continue;
+        }
+        const char *f = sub->reg == 0 ? e->mod : e->att;
+        size_t len = sub->reg == 0 ? e->mod_len : e->att_len;
+        size_t rest = len - sub->off;
+        if (rest <= max - n) {
+            memcpy(buf + n, f + sub->off, rest);
+            n += rest;
+            sub->pos = next;
+            sub->off = 0;
+        } else {
+            if (n == 0) { /* a frame larger than the buffer: in pieces */
+                memcpy(buf, f + sub->off, max);
+                sub->off += max;
+                n = max;
+            }
+            break;
+        }
+    }
+    if (n == 0 && sub->ping_due && max >= sizeof PING - 1) {
+        memcpy(buf, PING, sizeof PING - 1);
+        n = sizeof PING - 1;
+    }
+    if (n > 0)
+        sub->ping_due = false; /* anything sent keeps the stream alive as well */
+    pthread_mutex_unlock(&h->mu);
+    return (ssize_t)n;
+}
+
+void lc_event_sub_free(lc_event_sub_t **psub)
+{
+    if (!psub || !*psub)
+        return;
+    lc_event_sub_t *s = *psub;
+    hub_t *h = s->hub;
+    pthread_mutex_lock(&h->mu);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        h->subs = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    pthread_mutex_unlock(&h->mu);
+    free(s->pending);
+    free(s);
+    *psub = NULL;
+}
+
+/* Calls fn on every hub (the table's lock is held only to take the list: hubs are never freed
+ * before the table). */
+static void each_hub(lc_events_t *ev, void (*fn)(hub_t *h, void *opaque), void *opaque)
+{
+    for (int b = 0; b < BUCKETS; b++) {
+        pthread_mutex_lock(&ev->mu);
+        hub_t *h = ev->buckets[b];
+        pthread_mutex_unlock(&ev->mu);
+        /* New hubs are pushed at the head: walking from a taken head is safe. */
+        for (; h; h = h->next)
+            fn(h, opaque);
+    }
+}
+
+static void ping_hub(hub_t *h, void *opaque)
+{
+    (void)opaque;
+    pthread_mutex_lock(&h->mu);
+    for (lc_event_sub_t *s = h->subs; s; s = s->next) {
+        s->ping_due = true;
+        if (s->wake)
+            s->wake(s->wake_opaque);
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+void lc_events_ping(lc_events_t *ev) { each_hub(ev, ping_hub, NULL); }
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t lc_events_audience(lc_events_t *ev, int64_t webinar_id)
+{
+    hub_t *h = hub_get(ev, webinar_id, false);
+    if (!h)
+        return 0;
+    size_t n = 0, cap = 0, distinct = 0;
+    int64_t *ids = NULL;
+    pthread_mutex_lock(&h->mu);
+    for (lc_event_sub_t *s = h->subs; s; s = s->next)
+        cap += s->reg > 0;
+    ids = cap ? malloc(cap * sizeof *ids) : NULL;
+    for (lc_event_sub_t *s = h->subs; ids && s; s = s->next)
+        if (s->reg > 0)
+            ids[n++] = s->reg;
+    pthread_mutex_unlock(&h->mu);
+    if (!ids)
+        return cap; /* out of memory: connections rather than people */
+    qsort(ids, n, sizeof *ids, cmp_i64);
+    for (size_t i = 0; i < n; i++)
+        distinct += i == 0 || ids[i] != ids[i - 1];
+    free(ids);
+    return distinct;
+}
+
+int64_t lc_events_last_seq(lc_events_t *ev, int64_t webinar_id)
+{
+    hub_t *h = hub_get(ev, webinar_id, false);
+    if (!h)
+        return 0;
+    pthread_mutex_lock(&h->mu);
+    int64_t seq = h->seq;
+    pthread_mutex_unlock(&h->mu);
+    return seq;
+}
