@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "db/interaction.h"
 #include "db/leads.h"
 
 typedef struct export export_t;
@@ -36,6 +37,9 @@ struct export {
     const export_format_t *fmt;
     lc_reg_cursor_t *cur;
     json_t *form;  /* the webinar's form fields (CSV columns) */
+    /* Attributed polls and who answered what (db/interaction.h lc_db_poll_lead_answers): one
+     * small entry per voter, the only part that grows with the export beyond one row. */
+    json_t *polls;
     lc_bytes_t out; /* produced and not yet sent: one row, or the head or tail */
     size_t sent;    /* bytes of `out` already sent */
     export_stage_t stage;
@@ -66,8 +70,34 @@ static int csv_head(export_t *x)
     json_array_foreach(x->form, i, def) lc_csv_field(&x->out, field_text(def, "label"), false);
     for (int k = 0; csv_columns_after[k]; k++)
         lc_csv_field(&x->out, csv_columns_after[k], false);
+    json_array_foreach(x->polls, i, def) {
+        lc_bytes_t title;
+        lc_bytes_init(&title);
+        lc_bytes_printf(&title, "poll %lld: %s", (long long)json_integer_value(json_object_get(def, "id")),
+                        field_text(def, "question"));
+        lc_bytes_append(&title, "", 1);
+        lc_csv_field(&x->out, title.failed ? "poll" : (const char *)title.data, false);
+        lc_bytes_free(&title);
+    }
     lc_bytes_append(&x->out, LC_CSV_EOL, 2);
     return x->out.failed ? -ENOMEM : 0;
+}
+
+/* The labels a registration chose in an attributed poll, or NULL when it did not answer: a
+ * new array. */
+static json_t *poll_answer(json_t *poll, int64_t registration_id)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)registration_id);
+    json_t *mask = json_object_get(json_object_get(poll, "answers"), key);
+    if (!mask)
+        return NULL;
+    json_t *labels = json_array(), *o;
+    size_t i;
+    json_array_foreach(json_object_get(poll, "options"), i, o)
+        if (i < 31 && (json_integer_value(mask) & (1 << i)))
+            json_array_append(labels, json_object_get(o, "label"));
+    return labels;
 }
 
 static void csv_int(lc_bytes_t *out, int64_t v, bool first)
@@ -117,6 +147,21 @@ static int csv_row(export_t *x, const lc_reg_row_t *r)
     lc_csv_field(out, r->attended_live ? "yes" : "no", false);
     csv_int(out, lc_reg_minutes(r->seconds_live), false);
     csv_int(out, lc_reg_minutes(r->seconds_replay), false);
+    json_array_foreach(x->polls, i, def) {
+        json_t *labels = poll_answer(def, r->id), *l;
+        lc_bytes_t text;
+        lc_bytes_init(&text);
+        size_t k;
+        json_array_foreach(labels, k, l) {
+            if (k)
+                lc_bytes_append(&text, "; ", 2);
+            lc_bytes_append(&text, json_string_value(l), strlen(json_string_value(l)));
+        }
+        lc_bytes_append(&text, "", 1);
+        lc_csv_field(out, text.failed ? "" : (const char *)text.data, false);
+        lc_bytes_free(&text);
+        json_decref(labels);
+    }
     lc_bytes_append(out, LC_CSV_EOL, 2);
     return out->failed ? -ENOMEM : 0;
 }
@@ -138,6 +183,17 @@ static int json_row(export_t *x, const lc_reg_row_t *r)
     json_t *j = lc_api_registration_json(r);
     if (!j)
         return -ENOMEM;
+    json_t *answers = json_array(), *poll;
+    size_t i;
+    json_array_foreach(x->polls, i, poll) {
+        json_t *labels = poll_answer(poll, r->id);
+        if (labels)
+            json_array_append_new(answers, json_pack("{s:O,s:O,s:o}", "poll_id",
+                                                     json_object_get(poll, "id"), "question",
+                                                     json_object_get(poll, "question"),
+                                                     "options", labels));
+    }
+    json_object_set_new(j, "poll_answers", answers);
     lc_bytes_append(&x->out, x->rows ? ",\n" : "\n", x->rows ? 2 : 1);
     int rc = json_dump_callback(j, append_cb, &x->out, JSON_COMPACT);
     json_decref(j);
@@ -215,6 +271,7 @@ static void export_free(void *opaque)
         return;
     lc_reg_cursor_close(&x->cur);
     json_decref(x->form);
+    json_decref(x->polls);
     lc_bytes_free(&x->out);
     free(x);
 }
@@ -239,6 +296,8 @@ static int export(lc_req_t *req, const export_format_t *fmt)
         if (!json_is_array(x->form))
             rc = -EIO; /* the schema only lets arrays in: out of memory */
     }
+    if (rc == 0)
+        rc = lc_db_poll_lead_answers(app->db, w.id, &x->polls);
     if (rc == 0)
         x->cur = lc_reg_cursor_open(app->db_path, w.id, &count, &rc);
     if (rc < 0) {

@@ -214,45 +214,63 @@ static json_t *text_body(lc_req_t *req, const lc_json_field_t *fields, const cha
     return body;
 }
 
+/* The common start of an attendee's change: on the second run the finished job's answer (the
+ * attendee's view, with `status`); on the first, the join link checked to be in the room.
+ * Returns true when the handler should go on building its job, else false with *rc the result
+ * to return. */
+static bool begin(lc_req_t *req, const char *what, unsigned status, lc_join_t *j,
+                  lc_webinar_t *w, int *rc)
+{
+    int result;
+    lc_ix_job_t *done = lc_ix_finished(req, &result);
+    if (done) {
+        *rc = result < 0 ? lc_ix_reply_refusal(req, done, result, NULL, what)
+                         : reply_view(req, done, status, done->registration_id);
+        return false;
+    }
+    return lc_api_join_in_room(req, j, w, rc) == 0;
+}
+
+/* A question or a chat message from the checked body. NULL when out of memory. */
+static lc_ix_job_t *text_job(lc_req_t *req, lc_ix_op_t op, const lc_webinar_t *w,
+                             int64_t registration_id, json_t *body, int limit)
+{
+    lc_ix_job_t *job = lc_ix_job_new(req, op, w, registration_id);
+    if (!job)
+        return NULL;
+    job->text = strdup(json_string_value(json_object_get(body, "body")));
+    job->flag = json_is_true(json_object_get(body, "show_name"));
+    job->limit = limit;
+    if (!job->text) {
+        lc_ix_job_free(job);
+        return NULL;
+    }
+    return job;
+}
+
 int lc_api_join_question(lc_req_t *req)
 {
-    int result, rc = 0;
-    lc_ix_job_t *done = lc_ix_finished(req, &result);
-    if (done)
-        return result < 0 ? lc_ix_reply_refusal(req, done, result, NULL, "question")
-                          : reply_view(req, done, MHD_HTTP_CREATED, done->registration_id);
     lc_join_t j;
     lc_webinar_t w;
-    if (lc_api_join_in_room(req, &j, &w, &rc) < 0)
+    int rc = 0;
+    if (!begin(req, "question", MHD_HTTP_CREATED, &j, &w, &rc))
         return rc;
     json_t *body = text_body(req, question_fields, "body", LC_IX_QUESTION_CHARS, &rc);
     if (!body)
         return rc;
-    lc_ix_job_t *job = lc_ix_job_new(req, LC_IX_QUESTION_ADD, &w, j.registration_id);
-    if (job) {
-        job->text = strdup(json_string_value(json_object_get(body, "body")));
-        job->flag = json_is_true(json_object_get(body, "show_name"));
-        job->limit = LC_IX_QUESTIONS_PER_ATTENDEE;
-    }
+    lc_ix_job_t *job = text_job(req, LC_IX_QUESTION_ADD, &w, j.registration_id, body,
+                                LC_IX_QUESTIONS_PER_ATTENDEE);
     json_decref(body);
-    if (!job || !job->text) {
-        lc_ix_job_free(job);
-        return -ENOMEM;
-    }
-    return lc_ix_submit(req, job);
+    return job ? lc_ix_submit(req, job) : -ENOMEM;
 }
 
 int lc_api_join_upvote(lc_req_t *req)
 {
-    int result, rc = 0;
-    lc_ix_job_t *done = lc_ix_finished(req, &result);
-    if (done)
-        return result < 0 ? lc_ix_reply_refusal(req, done, result, NULL, "question")
-                          : reply_view(req, done, MHD_HTTP_OK, done->registration_id);
     lc_join_t j;
     lc_webinar_t w;
     int64_t qid;
-    if (lc_api_join_in_room(req, &j, &w, &rc) < 0 || lc_ix_param_id(req, 1, &qid, &rc) < 0)
+    int rc = 0;
+    if (!begin(req, "question", MHD_HTTP_OK, &j, &w, &rc) || lc_ix_param_id(req, 1, &qid, &rc) < 0)
         return rc;
     if (!w.settings.questions_public)
         return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such question");
@@ -265,55 +283,39 @@ int lc_api_join_upvote(lc_req_t *req)
 
 int lc_api_join_chat(lc_req_t *req)
 {
-    int result, rc = 0;
-    lc_ix_job_t *done = lc_ix_finished(req, &result);
-    if (done)
-        return result < 0 ? lc_ix_reply_refusal(req, done, result, NULL, "message")
-                          : reply_view(req, done, MHD_HTTP_CREATED, done->registration_id);
     lc_join_t j;
     lc_webinar_t w;
-    if (lc_api_join_in_room(req, &j, &w, &rc) < 0)
+    int rc = 0;
+    if (!begin(req, "message", MHD_HTTP_CREATED, &j, &w, &rc))
         return rc;
     json_t *body = text_body(req, chat_fields, "body", LC_IX_CHAT_CHARS, &rc);
     if (!body)
         return rc;
     const char *to = json_string_value(json_object_get(body, "to"));
     bool private = to && strcmp(to, "moderators") == 0;
-    if (to && !private && strcmp(to, "everyone") != 0) {
-        json_decref(body);
-        return lc_reply_error_with(req, 422, "invalid_field", "to",
-                                   "to: \"everyone\" or \"moderators\"", NULL);
-    }
-    if (!w.settings.chat_enabled) {
-        json_decref(body);
-        return lc_reply_error(req, MHD_HTTP_CONFLICT, "chat_disabled",
-                              "the chat is off in this webinar");
-    }
-    lc_ix_job_t *job = lc_ix_job_new(req, LC_IX_CHAT_ADD, &w, j.registration_id);
-    if (job) {
-        job->text = strdup(json_string_value(json_object_get(body, "body")));
-        job->flag = json_is_true(json_object_get(body, "show_name"));
-        job->to_moderators = private;
-        job->limit = LC_IX_CHAT_PER_10S;
+    if (to && !private && strcmp(to, "everyone") != 0)
+        rc = lc_reply_error_with(req, 422, "invalid_field", "to",
+                                 "to: \"everyone\" or \"moderators\"", NULL);
+    else if (!w.settings.chat_enabled)
+        rc = lc_reply_error(req, MHD_HTTP_CONFLICT, "chat_disabled",
+                            "the chat is off in this webinar");
+    else {
+        lc_ix_job_t *job = text_job(req, LC_IX_CHAT_ADD, &w, j.registration_id, body,
+                                    LC_IX_CHAT_PER_10S);
+        if (job)
+            job->to_moderators = private;
+        rc = job ? lc_ix_submit(req, job) : -ENOMEM;
     }
     json_decref(body);
-    if (!job || !job->text) {
-        lc_ix_job_free(job);
-        return -ENOMEM;
-    }
-    return lc_ix_submit(req, job);
+    return rc;
 }
 
 int lc_api_join_hand(lc_req_t *req)
 {
-    int result, rc = 0;
-    lc_ix_job_t *done = lc_ix_finished(req, &result);
-    if (done)
-        return result < 0 ? lc_ix_reply_refusal(req, done, result, NULL, "hand")
-                          : reply_view(req, done, MHD_HTTP_OK, done->registration_id);
     lc_join_t j;
     lc_webinar_t w;
-    if (lc_api_join_in_room(req, &j, &w, &rc) < 0)
+    int rc = 0;
+    if (!begin(req, "hand", MHD_HTTP_OK, &j, &w, &rc))
         return rc;
     json_t *body = lc_req_json(req, hand_fields, &rc);
     if (!body)

@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "db/interaction.h"
 #include "db/leads.h"
 
 int lc_api_subject_hmac(lc_db_t *db, const char *email, char out[LC_SUBJECT_HEX])
@@ -130,7 +131,17 @@ int lc_api_admin_subject_access(lc_req_t *req)
         json_decref(a.list);
         return rc < 0 ? rc : -ENOMEM;
     }
-    size_t n = json_array_size(a.list);
+    size_t n = json_array_size(a.list), i;
+    json_t *reg;
+    json_array_foreach(a.list, i, reg) {
+        json_t *live = NULL;
+        if ((rc = lc_db_subject_interaction(app->db, json_integer_value(json_object_get(reg, "id")),
+                                            &live)) < 0) {
+            json_decref(a.list);
+            return rc;
+        }
+        json_object_set_new(reg, "live_interaction", live);
+    }
     lc_api_audit(req, "subject_access", 0, subject, (int64_t)n);
     LC_INFO("api", "data-subject access: %zu registrations, by organiser %lld", n,
             (long long)lc_req_session(req)->user_id);

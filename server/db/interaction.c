@@ -52,6 +52,10 @@ enum {
     ST_HAND_LOWER,
     ST_HAND_ACK,
     ST_REG_OF_WEBINAR,
+    ST_SUBJ_QUESTIONS,
+    ST_SUBJ_CHAT,
+    ST_SUBJ_VOTES,
+    ST_SUBJ_HAND,
     ST_COUNT
 };
 
@@ -139,6 +143,14 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_HAND_ACK] = "UPDATE hands SET acknowledged_at = ?3 WHERE webinar_id = ?1 "
                     "AND registration_id = ?2 AND acknowledged_at IS NULL",
     [ST_REG_OF_WEBINAR] = "SELECT 1 FROM registrations WHERE id = ?1 AND webinar_id = ?2",
+    [ST_SUBJ_QUESTIONS] = "SELECT body, state, created_at FROM questions "
+                          "WHERE registration_id = ?1 ORDER BY id",
+    [ST_SUBJ_CHAT] = "SELECT body, to_moderators, created_at, deleted_at FROM chat_messages "
+                     "WHERE registration_id = ?1 ORDER BY id",
+    [ST_SUBJ_VOTES] = "SELECT p.id, p.question, v.choices, v.voted_at FROM poll_votes v "
+                      "JOIN polls p ON p.id = v.poll_id WHERE v.registration_id = ?1 "
+                      "ORDER BY p.id",
+    [ST_SUBJ_HAND] = "SELECT raised_at, acknowledged_at FROM hands WHERE registration_id = ?1",
 };
 
 int lc_db_ix_open(lc_db_t *db, sqlite3_stmt ***out)
@@ -1084,4 +1096,82 @@ int lc_db_ix_run(lc_wtx_t *tx, void *arg)
         return hand(&q, j);
     }
     return -EINVAL;
+}
+
+/* ---- data-subject access ------------------------------------------------------------------- */
+
+static int subject_of(q_t *q, int64_t registration_id, json_t **out)
+{
+    json_t *qs = json_array(), *msgs = json_array(), *votes = json_array(), *hand = json_null();
+    int rc = qs && msgs && votes ? 0 : -ENOMEM, r = SQLITE_DONE;
+    sqlite3_stmt *st;
+    if (rc == 0 && (st = S(q, ST_SUBJ_QUESTIONS))) {
+        sqlite3_bind_int64(st, 1, registration_id);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW)
+            push(qs, json_pack("{s:o,s:o,s:o}", "body", text_json(st, 0), "state",
+                               text_json(st, 1), "asked_at", time_json(st, 2)));
+        rc = end(st, r);
+    }
+    if (rc == 0 && (st = S(q, ST_SUBJ_CHAT))) {
+        sqlite3_bind_int64(st, 1, registration_id);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW)
+            push(msgs, json_pack("{s:o,s:b,s:o,s:o}", "body", text_json(st, 0), "to_moderators",
+                                 sqlite3_column_int(st, 1), "at", time_json(st, 2),
+                                 "deleted_at", time_json(st, 3)));
+        rc = end(st, r);
+    }
+    if (rc == 0 && (st = S(q, ST_SUBJ_VOTES))) {
+        sqlite3_bind_int64(st, 1, registration_id);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW)
+            push(votes, json_pack("{s:I,s:o,s:i,s:o}", "poll_id",
+                                  (json_int_t)sqlite3_column_int64(st, 0), "question",
+                                  text_json(st, 1), "mask", sqlite3_column_int(st, 2),
+                                  "voted_at", time_json(st, 3)));
+        rc = end(st, r);
+    }
+    /* The chosen options' labels (after the votes' statement is done). */
+    size_t i;
+    json_t *v;
+    json_array_foreach(votes, i, v) {
+        json_t *opts = NULL, *labels = json_array(), *o;
+        size_t k;
+        int mask = (int)json_integer_value(json_object_get(v, "mask"));
+        if (rc == 0 && (rc = options_of(q, json_integer_value(json_object_get(v, "poll_id")),
+                                        &opts)) == 0)
+            json_array_foreach(opts, k, o)
+                if (k < LC_POLL_OPTIONS_MAX && (mask & (1 << k)))
+                    json_array_append(labels, json_object_get(o, "label"));
+        json_decref(opts);
+        json_object_del(v, "mask");
+        json_object_set_new(v, "options", labels ? labels : json_array());
+    }
+    if (rc == 0 && (st = S(q, ST_SUBJ_HAND))) {
+        sqlite3_bind_int64(st, 1, registration_id);
+        if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            json_decref(hand);
+            hand = json_pack("{s:o,s:o}", "raised_at", time_json(st, 0), "acknowledged_at",
+                             time_json(st, 1));
+            r = SQLITE_DONE;
+        }
+        rc = end(st, r);
+    }
+    json_t *o = rc == 0 ? json_pack("{s:O,s:O,s:O,s:O}", "questions", qs, "chat_messages", msgs,
+                                    "poll_answers", votes, "raised_hand", hand)
+                        : NULL;
+    json_decref(qs);
+    json_decref(msgs);
+    json_decref(votes);
+    json_decref(hand);
+    if (rc == 0 && !o)
+        rc = -ENOMEM;
+    if (rc == 0)
+        *out = o;
+    return rc;
+}
+
+int lc_db_subject_interaction(lc_db_t *db, int64_t registration_id, json_t **out)
+{
+    int rc;
+    WITH_READER(db, subject_of(q, registration_id, out));
+    return rc;
 }

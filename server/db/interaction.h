@@ -54,6 +54,13 @@ int lc_db_hands(lc_db_t *db, int64_t webinar_id, json_t **out);
 /* The registrations muted in the webinar's chat: [id, ...]. */
 int lc_db_chat_mutes(lc_db_t *db, int64_t webinar_id, json_t **out);
 
+/* What a registration wrote or did in the live room, for data-subject access (Art. 15):
+ * {"questions": [{"body", "state", "asked_at"}], "chat_messages": [{"body", "to_moderators",
+ * "at", "deleted_at"}], "poll_answers": [{"poll_id", "question", "options": [labels],
+ * "voted_at"}] (attributed polls; an anonymous vote cannot be traced to anyone),
+ * "raised_hand": null | {"raised_at", "acknowledged_at"}}. */
+int lc_db_subject_interaction(lc_db_t *db, int64_t registration_id, json_t **out);
+
 /* ---- changes: one writer job each ---------------------------------------------------------- */
 
 typedef enum {
