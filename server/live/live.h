@@ -120,20 +120,4 @@ lc_live_state_t lc_live_state(lc_live_t *live, int64_t webinar_id, int64_t *sess
  * constant time (they are guessed at by HTTP clients). Any thread. */
 lc_window_t *lc_live_window(lc_live_t *live, const char *name);
 
-typedef struct {
-    lc_live_state_t state;
-    int64_t session_id;
-    bool has_video, has_audio;
-    char video_codec[16];
-    int width, height;
-    double video_kbps, fps;
-    double keyframe_interval_s;
-    char audio_codec[16];
-    int sample_rate, channels;
-    double audio_kbps;
-    bool audio_present;
-} lc_live_health_t;
-int lc_live_health(lc_live_t *live, int64_t webinar_id, lc_live_health_t *out);
-int lc_live_end(lc_live_t *live, int64_t webinar_id);
-
 #endif
