@@ -1,7 +1,8 @@
 /* The registry of live streams, keyed by webinar id (publishing) and media name (reading: the
  * webinar's live key, the secret part of its /live/ URLs). A stream
  * stays listed while it runs, waits in grace, ends, and lingers; it is retired (no longer found)
- * when its webinar goes live again with a new session, and freed once its worker has exited.
+ * when its webinar goes live again with a new session, and freed once its worker has exited and
+ * no publisher holds it (one cut off by lc_live_end may hold it until the ingest notices).
  *
  * Shutdown order (lc_live_free): every stream is told to stop (grace ends now, lingering ends),
  * then every worker is joined, so each recording is final and each session_end hook has run
@@ -68,6 +69,8 @@ lc_live_t *lc_live_new(const lc_live_config_t *cfg, const lc_live_hooks_t *hooks
         return NULL;
     }
     live->cfg.recordings_dir = live->recordings_dir;
+    if (!live->cfg.health_clock_ms)
+        live->cfg.health_clock_ms = lc_now_mono_ms;
     if (pthread_mutex_init(&live->mu, NULL) != 0) {
         free(live->recordings_dir);
         free(live);
@@ -202,6 +205,26 @@ lc_live_state_t lc_live_state(lc_live_t *live, int64_t webinar_id, int64_t *sess
     lc_live_state_t st = e ? lc_stream_state(e->s, session_id) : LC_LIVE_OFFLINE;
     pthread_mutex_unlock(&live->mu);
     return st;
+}
+
+int lc_live_health(lc_live_t *live, int64_t webinar_id, lc_live_health_t *out)
+{
+    *out = (lc_live_health_t){.state = LC_LIVE_OFFLINE};
+    pthread_mutex_lock(&live->mu);
+    entry_t *e = find_locked(live, webinar_id, NULL);
+    if (e)
+        lc_stream_health(e->s, out);
+    pthread_mutex_unlock(&live->mu);
+    return out->state == LC_LIVE_OFFLINE ? LC_ENOTFOUND : 0;
+}
+
+int lc_live_end(lc_live_t *live, int64_t webinar_id)
+{
+    pthread_mutex_lock(&live->mu);
+    entry_t *e = find_locked(live, webinar_id, NULL);
+    int rc = e ? lc_stream_end(e->s) : LC_ENOTFOUND;
+    pthread_mutex_unlock(&live->mu);
+    return rc;
 }
 
 lc_window_t *lc_live_window(lc_live_t *live, const char *name)

@@ -5,11 +5,13 @@
  *
  * Lifecycle of a stream (= one session of a webinar):
  *   publish → running ─┬─ presenter stops (FCUnpublish/deleteStream) ──────────────→ ended
+ *                      ├─ lc_live_end (a moderator ends it) ────────────────────────→ ended
  *                      └─ connection drops → grace (default 60 s) ─┬─ same webinar publishes
  *                                                                  │  again: running, a new
  *                                                                  │  run (new init segment,
  *                                                                  │  EXT-X-DISCONTINUITY), same
  *                                                                  │  session and recording
+ *                                                                  ├─ lc_live_end → ended
  *                                                                  └─ deadline passes → ended
  * When a stream ends, its recording is finalized (replay playable at once), the session hook
  * runs, and the live playlist gets EXT-X-ENDLIST. The ended window stays readable until the
@@ -37,6 +39,10 @@ typedef struct {
     int64_t ended_linger_ms; /* how long an ended window stays readable; default 300000 */
     const char *recordings_dir; /* DATA/recordings; NULL disables recording (unit tests) */
     bool low_latency;           /* LL-HLS playlists (see window.h); default false for now */
+    /* The CLOCK_MONOTONIC ms that stream health (lc_live_health) is measured with; NULL (the
+     * default) = lc_now_mono_ms. Tests inject their own. Called from the ingest and reader
+     * threads; must be thread-safe. */
+    int64_t (*health_clock_ms)(void);
 } lc_live_config_t;
 
 /* Fills `cfg` with the defaults above (recordings_dir NULL). */
@@ -94,17 +100,19 @@ int lc_publisher_start(lc_publisher_t *pub, const AVCodecParameters *video,
  * drop the connection. Also returns LC_EMEDIA once this publisher's media could not be packaged
  * (logged; for instance no video keyframe for LC_LIVE_MAX_SEGMENT_S, see live/packager.h; drop
  * the connection: a reconnect starts a new run, which is not refused for this one's failure),
- * LC_ENOTFOUND when the session was ended from elsewhere (lc_live_free), -EINVAL for a packet
+ * LC_ENOTFOUND when the session was ended from elsewhere (lc_live_end, lc_live_free: drop the
+ * connection; lc_publisher_start answers the same), -EINVAL for a packet
  * that breaks the rules above. */
 #define LC_LIVE_QUEUE_MAX_BYTES (64 * 1024 * 1024)
 int lc_publisher_write(lc_publisher_t *pub, const AVPacket *pkt);
 
 /* Detaches and frees the publisher. `stopped` = the presenter ended the broadcast on purpose
- * (the session ends now); otherwise the connection was lost and the stream waits in grace.
- * NULL-safe; sets *ppub to NULL. */
+ * (the session ends now); otherwise the connection was lost and the stream waits in grace. When
+ * the session was already ended from elsewhere (lc_live_end), it only frees the publisher: the
+ * stream outlives a publisher that holds it. NULL-safe; sets *ppub to NULL. */
 void lc_publisher_finish(lc_publisher_t **ppub, bool stopped);
 
-/* ---- reader side (HTTP threads) ---------------------------------------------------------- */
+/* ---- HTTP side: readers and the console -------------------------------------------------- */
 
 typedef enum {
     LC_LIVE_OFFLINE = 0, /* no stream, or it ended */
@@ -114,6 +122,37 @@ typedef enum {
 
 /* State of the webinar's stream and, when not offline, its session id. Any thread. */
 lc_live_state_t lc_live_state(lc_live_t *live, int64_t webinar_id, int64_t *session_id);
+
+/* Stream health for the presenter console. Rates describe the current publisher over the last
+ * 2 to 4 s (0 during its first 2 s); in grace (no publisher) only `state` and `session_id` are
+ * filled, so rates read 0 and audio_present false. */
+typedef struct {
+    lc_live_state_t state;      /* as lc_live_state */
+    int64_t session_id;
+    bool has_video, has_audio;  /* tracks declared by the current publisher (lc_publisher_start) */
+    char video_codec[16];       /* "h264" */
+    int width, height;          /* from the codec parameters; 0 unknown */
+    double video_kbps, fps;     /* over the last few seconds of packets written (0 when none) */
+    double keyframe_interval_s; /* media time between the last two keyframes; 0 unknown */
+    char audio_codec[16];       /* "aac" */
+    int sample_rate, channels;
+    double audio_kbps;
+    bool audio_present;         /* an audio packet was written within the last 3 s (wall clock) */
+} lc_live_health_t;
+
+/* Fills *out for the webinar's stream: 0, or LC_ENOTFOUND when offline (out->state OFFLINE, rest
+ * zero). Any thread; cheap (a lock and a copy): the figures are kept up to date by
+ * lc_publisher_start and lc_publisher_write on the ingest thread. */
+int lc_live_health(lc_live_t *live, int64_t webinar_id, lc_live_health_t *out);
+
+/* Ends the webinar's stream now, as if the presenter had stopped: an attached publisher is cut
+ * off (its next lc_publisher_write returns LC_ENOTFOUND, so the ingest closes the connection;
+ * its lc_publisher_finish then only frees it), a stream in grace ends at once; packets already
+ * queued are still packaged, then the session hook and recording finalisation run as for any
+ * end, and the ended window lingers. A later publish of the webinar starts a new session. 0, or
+ * LC_ENOTFOUND when nothing runs (offline, or a session still starting). Any thread; does not
+ * wait for the worker. */
+int lc_live_end(lc_live_t *live, int64_t webinar_id);
 
 /* The HLS window of the stream published under `name` (live or recently ended), as a new
  * reference the caller must lc_window_unref; NULL when there is none. Names are compared in

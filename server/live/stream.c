@@ -13,6 +13,14 @@
  * (EXT-X-PROGRAM-DATE-TIME). The recording is one per session, across runs. Publishers are
  * numbered (`run`), so that when the worker finds, late, that a run's media cannot be packaged,
  * it refuses that run's publisher only, never a reconnect that attached meanwhile.
+ *
+ * Health (lc_live_health): the attached publisher's meter (live/meter.h) is updated by
+ * lc_publisher_start and lc_publisher_write inside the critical section they already take, after
+ * reading the clock outside it; readers copy it under the same mutex.
+ *
+ * Ending from elsewhere (lc_stream_end) only moves the state to ENDING, the transition a presenter
+ * stop makes: the worker ends the session as for any end. The cut-off publisher still holds the
+ * stream (`attached`) until lc_publisher_finish, and the registry frees no stream that is held.
  */
 #include "live/stream.h"
 
@@ -26,6 +34,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "live/meter.h"
 #include "live/packager.h"
 #include "recorder/recorder.h"
 
@@ -72,7 +81,7 @@ struct lc_stream {
     pthread_cond_t begun; /* lc_stream_start waits on it for the session_begin answer */
     /* Guarded by mu. */
     state_t state;
-    bool attached;        /* a publisher holds the stream */
+    bool attached;        /* a publisher holds the stream (not freed until it finishes) */
     unsigned runs;        /* publishers attached so far (the last one's run number) */
     unsigned refused_run; /* a run whose packaging failed: its publisher's writes are refused;
                              0 = none */
@@ -85,6 +94,7 @@ struct lc_stream {
     item_t *head, *tail;
     size_t queued_bytes;
     lc_window_t *window; /* NULL once the linger is over */
+    lc_meter_t meter;    /* the attached publisher's health; zero until it starts */
 
     /* The worker's own. */
     lc_window_t *w;           /* the worker's reference to the window */
@@ -520,6 +530,7 @@ int lc_stream_start(lc_stream_t *s, lc_publisher_t **out)
         LC_ERROR(TAG, "webinar %" PRId64 ": worker thread: %s", s->webinar_id, strerror(err));
         pthread_mutex_lock(&s->mu);
         s->state = ST_ENDED;
+        s->attached = false;
         s->exited = true;
         pthread_mutex_unlock(&s->mu);
         return -err;
@@ -549,6 +560,7 @@ int lc_stream_attach(lc_stream_t *s, lc_publisher_t **out)
     if (s->state == ST_GRACE && !s->stop) {
         s->state = ST_RUNNING;
         s->attached = true;
+        s->meter = (lc_meter_t){0}; /* the new publisher declared nothing yet */
         pub->run = ++s->runs;
         pthread_cond_signal(&s->wake);
     } else if (s->state == ST_STARTING || s->state == ST_RUNNING) {
@@ -567,16 +579,52 @@ int lc_stream_attach(lc_stream_t *s, lc_publisher_t **out)
     return 0;
 }
 
+static lc_live_state_t public_state_locked(const lc_stream_t *s)
+{
+    return s->state == ST_RUNNING ? LC_LIVE_RUNNING
+           : s->state == ST_GRACE ? LC_LIVE_GRACE
+                                  : LC_LIVE_OFFLINE;
+}
+
 lc_live_state_t lc_stream_state(lc_stream_t *s, int64_t *session_id)
 {
     pthread_mutex_lock(&s->mu);
-    lc_live_state_t st = s->state == ST_RUNNING ? LC_LIVE_RUNNING
-                         : s->state == ST_GRACE ? LC_LIVE_GRACE
-                                                : LC_LIVE_OFFLINE;
+    lc_live_state_t st = public_state_locked(s);
     if (session_id)
         *session_id = st == LC_LIVE_OFFLINE ? 0 : s->session_id;
     pthread_mutex_unlock(&s->mu);
     return st;
+}
+
+void lc_stream_health(lc_stream_t *s, lc_live_health_t *out)
+{
+    int64_t now = s->cfg->health_clock_ms();
+    *out = (lc_live_health_t){0};
+    pthread_mutex_lock(&s->mu);
+    lc_live_state_t st = public_state_locked(s);
+    if (st == LC_LIVE_RUNNING)
+        lc_meter_read(&s->meter, now, out);
+    out->state = st;
+    out->session_id = st == LC_LIVE_OFFLINE ? 0 : s->session_id;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int lc_stream_end(lc_stream_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool live = s->state == ST_RUNNING || s->state == ST_GRACE;
+    bool cut_off = s->state == ST_RUNNING;
+    if (live) {
+        s->state = ST_ENDING;
+        pthread_cond_signal(&s->wake);
+    }
+    int64_t session_id = s->session_id;
+    pthread_mutex_unlock(&s->mu);
+    if (!live)
+        return LC_ENOTFOUND;
+    LC_INFO(TAG, "webinar %" PRId64 ": session %" PRId64 ": ended on request%s", s->webinar_id,
+            session_id, cut_off ? ", its publisher is cut off" : " during the grace");
+    return 0;
 }
 
 lc_window_t *lc_stream_window(lc_stream_t *s)
@@ -601,7 +649,7 @@ void lc_stream_stop(lc_stream_t *s)
 bool lc_stream_exited(lc_stream_t *s)
 {
     pthread_mutex_lock(&s->mu);
-    bool exited = s->exited;
+    bool exited = s->exited && !s->attached;
     pthread_mutex_unlock(&s->mu);
     return exited;
 }
@@ -651,10 +699,13 @@ int lc_publisher_start(lc_publisher_t *pub, const AVCodecParameters *video,
         }
     }
     lc_stream_t *s = pub->s;
+    int64_t now = s->cfg->health_clock_ms();
     pthread_mutex_lock(&s->mu);
     bool running = s->state == ST_RUNNING;
-    if (running)
+    if (running) {
         push_locked(s, it);
+        lc_meter_start(&s->meter, video, audio, now);
+    }
     pthread_mutex_unlock(&s->mu);
     if (!running) {
         free_item(it);
@@ -685,6 +736,7 @@ int lc_publisher_write(lc_publisher_t *pub, const AVPacket *pkt)
     }
     it->cost = item_cost(it);
     lc_stream_t *s = pub->s;
+    int64_t now = s->cfg->health_clock_ms();
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     if (s->state != ST_RUNNING)
@@ -693,8 +745,10 @@ int lc_publisher_write(lc_publisher_t *pub, const AVPacket *pkt)
         rc = LC_EMEDIA;
     else if (s->queued_bytes + it->cost > LC_LIVE_QUEUE_MAX_BYTES)
         rc = LC_ELIMIT;
-    else
+    if (rc == 0) {
         push_locked(s, it);
+        lc_meter_packet(&s->meter, pkt, now);
+    }
     pthread_mutex_unlock(&s->mu);
     if (rc < 0) {
         if (rc == LC_ELIMIT)
@@ -715,20 +769,25 @@ void lc_publisher_finish(lc_publisher_t **ppub, bool stopped)
     item_t *fin = pub->finish;
     pub->finish = NULL;
     fin->stopped = stopped;
+    const char *what = "detached (the session had already ended)";
     pthread_mutex_lock(&s->mu);
     s->attached = false;
     if (s->state == ST_RUNNING) {
         if (stopped || s->stop) {
             s->state = ST_ENDING;
+            what = "stopped";
         } else {
             s->state = ST_GRACE;
             s->grace_deadline = lc_now_mono_ms() + s->cfg->grace_ms;
+            what = "lost, waiting for a reconnect";
         }
     }
+    /* After lc_stream_end the worker may be past its queue (or gone): the item then waits for
+     * lc_stream_free, which frees what is left queued. */
     push_locked(s, fin);
     int64_t session_id = s->session_id;
     pthread_mutex_unlock(&s->mu);
     LC_INFO(TAG, "webinar %" PRId64 ": session %" PRId64 ": publisher %s", s->webinar_id,
-            session_id, stopped ? "stopped" : "lost, waiting for a reconnect");
+            session_id, what);
     free_publisher(pub);
 }

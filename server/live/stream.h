@@ -5,8 +5,10 @@
  * States (guarded by the stream's mutex):
  *   STARTING → RUNNING ⇄ GRACE → ENDING → ENDED → (worker exits after the linger)
  * STARTING: the worker runs the session_begin hook; RUNNING: a publisher is attached; GRACE: it
- * dropped and the worker waits for the deadline; ENDING: the worker finishes the session;
- * ENDED: the window lingers, readable, until ended_linger_ms pass or lc_stream_stop.
+ * dropped and the worker waits for the deadline; ENDING: the worker finishes the session (entered
+ * from RUNNING when the presenter stops or lc_stream_end cuts the publisher off, from GRACE at
+ * the deadline, lc_stream_end or lc_stream_stop); ENDED: the window lingers, readable, until
+ * ended_linger_ms pass or lc_stream_stop.
  */
 #ifndef LC_LIVE_STREAM_H
 #define LC_LIVE_STREAM_H
@@ -38,6 +40,15 @@ int lc_stream_attach(lc_stream_t *s, lc_publisher_t **out);
 /* For lc_live_state: RUNNING, GRACE, or OFFLINE (starting, ending, ended). Any thread. */
 lc_live_state_t lc_stream_state(lc_stream_t *s, int64_t *session_id);
 
+/* For lc_live_health: state and session as lc_stream_state, and in RUNNING the publisher's
+ * measures (live/meter.h). *out is overwritten. Any thread. */
+void lc_stream_health(lc_stream_t *s, lc_live_health_t *out);
+
+/* For lc_live_end: a RUNNING or GRACE stream goes to ENDING, as when the presenter stops (the
+ * worker packages what is queued, then ends the session); the attached publisher's writes are
+ * refused from now on. Does not wait. 0, or LC_ENOTFOUND in any other state. Any thread. */
+int lc_stream_end(lc_stream_t *s);
+
 /* A new reference to the window, or NULL once the linger is over. Any thread. */
 lc_window_t *lc_stream_window(lc_stream_t *s);
 
@@ -50,7 +61,9 @@ const char *lc_stream_name(const lc_stream_t *s);
  * ingest was not stopped first) ends as if the presenter had stopped. Any thread. */
 void lc_stream_stop(lc_stream_t *s);
 
-/* True once the worker has returned (lc_stream_free will not wait). Any thread. */
+/* True once the worker has returned (lc_stream_free will not wait) and no publisher holds the
+ * stream (after lc_stream_end, the cut-off one does until lc_publisher_finish): the stream may
+ * then be freed. Any thread. */
 bool lc_stream_exited(lc_stream_t *s);
 
 /* Waits for the worker to return (call lc_stream_stop first unless it has exited), then frees

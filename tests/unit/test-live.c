@@ -85,13 +85,21 @@ static bool wait_ends(app_t *app, int n, int ms)
     return ok;
 }
 
+/* The health clock of fixtures started with FAKE_CLOCK (tests set it; see media_t). */
+static _Atomic int64_t fake_now_ms;
+
+static int64_t fake_clock(void)
+{
+    return fake_now_ms;
+}
+
 typedef struct {
     app_t app;
     lc_live_t *live;
     char dir[256]; /* recordings, when used */
 } fixture_t;
 
-enum { RECORD = 1, LOW_LATENCY = 2 };
+enum { RECORD = 1, LOW_LATENCY = 2, FAKE_CLOCK = 4 };
 
 static fixture_t *start(int64_t grace_ms, int64_t linger_ms, int flags)
 {
@@ -106,6 +114,8 @@ static fixture_t *start(int64_t grace_ms, int64_t linger_ms, int flags)
     cfg.ended_linger_ms = linger_ms;
     cfg.window_segments = 20; /* every segment of a test stays listed */
     cfg.low_latency = flags & LOW_LATENCY;
+    if (flags & FAKE_CLOCK)
+        cfg.health_clock_ms = fake_clock;
     if (flags & RECORD) {
         snprintf(f->dir, sizeof f->dir, "%s/lc-live-XXXXXX",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -173,14 +183,28 @@ static int start_publisher(lc_publisher_t *pub, bool video, bool audio)
     return rc;
 }
 
-/* Writes the 30 fps video frames (a keyframe every second) and 48 kHz AAC frames whose times
- * fall in [from_ms, to_ms), interleaved by time, with timestamps offset by `offset_ms`. */
-static void feed_span(lc_publisher_t *pub, bool video, bool audio, int64_t offset_ms,
-                      int64_t from_ms, int64_t to_ms)
+/* The synthetic media the feeds make: video at `fps` (one AVCC NAL unit a frame, an IDR slice on
+ * keyframes) and 48 kHz AAC frames (1024 samples each). */
+typedef struct {
+    int fps;
+    int gop;                    /* a keyframe every `gop` frames; 0: frame 0 only (an encoder
+                                   with an infinite GOP) */
+    int video_size, audio_size; /* bytes a packet */
+    int64_t clock_base;         /* not 0: the injected health clock (fake_now_ms) reads
+                                   clock_base + the packet's media time as it is written */
+} media_t;
+
+static const media_t DEFAULT_MEDIA = {.fps = 30, .gop = 30, .video_size = 600, .audio_size = 200};
+
+/* Writes the video frames and audio frames of `m` whose times fall in [from_ms, to_ms),
+ * interleaved by time, with timestamps offset by `offset_ms`. Returns the first write that did
+ * not succeed (0 when all did). */
+static int feed_media(lc_publisher_t *pub, const media_t *m, bool video, bool audio,
+                      int64_t offset_ms, int64_t from_ms, int64_t to_ms)
 {
-#define VIDEO_MS(i) (((int64_t)(i) * 1000 + 15) / 30)
+#define VIDEO_MS(i) (((int64_t)(i) * 1000 + m->fps / 2) / m->fps)
 #define AUDIO_MS(i) (((int64_t)(i) * 1024 * 1000 + 24000) / 48000)
-    int64_t iv = from_ms * 30 / 1000, ia = from_ms * 48000 / 1024 / 1000;
+    int64_t iv = from_ms * m->fps / 1000, ia = from_ms * 48000 / 1024 / 1000;
     while (iv > 0 && VIDEO_MS(iv) >= from_ms)
         iv--;
     while (VIDEO_MS(iv) < from_ms)
@@ -190,24 +214,29 @@ static void feed_span(lc_publisher_t *pub, bool video, bool audio, int64_t offse
     while (AUDIO_MS(ia) < from_ms)
         ia++;
     AVPacket *pkt = av_packet_alloc();
-    for (;;) {
+    int rc = 0;
+    while (rc == 0) {
         bool v_left = video && VIDEO_MS(iv) < to_ms, a_left = audio && AUDIO_MS(ia) < to_ms;
         if (!v_left && !a_left)
             break;
         bool v = v_left && (!a_left || VIDEO_MS(iv) <= AUDIO_MS(ia));
-        assert_int_equal(av_new_packet(pkt, v ? 600 : 200), 0);
+        bool key = v && (m->gop ? iv % m->gop == 0 : iv == 0);
+        assert_int_equal(av_new_packet(pkt, v ? m->video_size : m->audio_size), 0);
         memset(pkt->data, v ? 0x41 : 0x21, (size_t)pkt->size);
         if (v) {
             /* One NAL unit, 4-byte length prefix (AVCC). */
-            pkt->data[0] = pkt->data[1] = 0;
+            pkt->data[0] = 0;
+            pkt->data[1] = (uint8_t)((pkt->size - 4) >> 16);
             pkt->data[2] = (uint8_t)((pkt->size - 4) >> 8);
             pkt->data[3] = (uint8_t)(pkt->size - 4);
-            pkt->data[4] = iv % 30 == 0 ? 0x65 : 0x41;
-            pkt->flags = iv % 30 == 0 ? AV_PKT_FLAG_KEY : 0;
+            pkt->data[4] = key ? 0x65 : 0x41;
+            pkt->flags = key ? AV_PKT_FLAG_KEY : 0;
         }
         pkt->stream_index = v ? 0 : 1;
         pkt->dts = pkt->pts = offset_ms + (v ? VIDEO_MS(iv) : AUDIO_MS(ia));
-        assert_int_equal(lc_publisher_write(pub, pkt), 0);
+        if (m->clock_base)
+            fake_now_ms = m->clock_base + pkt->pts;
+        rc = lc_publisher_write(pub, pkt);
         av_packet_unref(pkt);
         if (v)
             iv++;
@@ -215,8 +244,17 @@ static void feed_span(lc_publisher_t *pub, bool video, bool audio, int64_t offse
             ia++;
     }
     av_packet_free(&pkt);
+    return rc;
 #undef VIDEO_MS
 #undef AUDIO_MS
+}
+
+/* Writes the default media (30 fps, a keyframe every second) in [from_ms, to_ms); every write
+ * must succeed. */
+static void feed_span(lc_publisher_t *pub, bool video, bool audio, int64_t offset_ms,
+                      int64_t from_ms, int64_t to_ms)
+{
+    assert_int_equal(feed_media(pub, &DEFAULT_MEDIA, video, audio, offset_ms, from_ms, to_ms), 0);
 }
 
 /* `seconds` of media at once (faster than real time). */
@@ -239,26 +277,28 @@ static void feed_paced(lc_publisher_t *pub, bool video, bool audio, int64_t ms)
  * write that did not succeed (0 when all did). */
 static int feed_without_keyframes(lc_publisher_t *pub, int64_t from_ms, int64_t to_ms)
 {
-    AVPacket *pkt = av_packet_alloc();
-    int rc = 0;
-    for (int64_t i = from_ms * 30 / 1000; rc == 0 && (i * 1000 + 15) / 30 < to_ms; i++) {
-        int64_t ms = (i * 1000 + 15) / 30;
-        if (ms < from_ms)
-            continue;
-        assert_int_equal(av_new_packet(pkt, 600), 0);
-        memset(pkt->data, 0x41, (size_t)pkt->size);
-        pkt->data[0] = pkt->data[1] = 0;
-        pkt->data[2] = (uint8_t)((pkt->size - 4) >> 8);
-        pkt->data[3] = (uint8_t)(pkt->size - 4);
-        pkt->data[4] = i == 0 ? 0x65 : 0x41;
-        pkt->flags = i == 0 ? AV_PKT_FLAG_KEY : 0;
-        pkt->stream_index = 0;
-        pkt->dts = pkt->pts = ms;
-        rc = lc_publisher_write(pub, pkt);
-        av_packet_unref(pkt);
-    }
-    av_packet_free(&pkt);
-    return rc;
+    media_t m = DEFAULT_MEDIA;
+    m.gop = 0;
+    return feed_media(pub, &m, true, false, 0, from_ms, to_ms);
+}
+
+/* Publishes `webinar` (a new session, or a rejoin of its grace), declares video and audio and
+ * writes `seconds` of the default media. Returns the publisher. */
+static lc_publisher_t *go_live(fixture_t *f, int64_t webinar, const char *name, int seconds)
+{
+    lc_publisher_t *pub = NULL;
+    assert_int_equal(lc_live_publish(f->live, webinar, name, &pub), 0);
+    assert_int_equal(start_publisher(pub, true, true), 0);
+    feed(pub, true, true, 0, seconds);
+    return pub;
+}
+
+/* A stream with `seconds` of media whose publisher was lost: in grace. */
+static void go_grace(fixture_t *f, int64_t webinar, const char *name, int seconds)
+{
+    lc_publisher_t *pub = go_live(f, webinar, name, seconds);
+    lc_publisher_finish(&pub, false);
+    assert_int_equal(lc_live_state(f->live, webinar, NULL), LC_LIVE_GRACE);
 }
 
 /* Path of a file in the recording of `session`. */
@@ -658,12 +698,7 @@ static void test_two_webinars(void **state)
 static void test_free_in_grace(void **state)
 {
     fixture_t *f = start(60000, 60000, 0);
-    lc_publisher_t *pub = NULL;
-    assert_int_equal(lc_live_publish(f->live, 5, "five", &pub), 0);
-    assert_int_equal(start_publisher(pub, true, true), 0);
-    feed(pub, true, true, 0, 2);
-    lc_publisher_finish(&pub, false);
-    assert_int_equal(lc_live_state(f->live, 5, NULL), LC_LIVE_GRACE);
+    go_grace(f, 5, "five", 2);
     int64_t t0 = lc_now_real_ms();
     app_t *app = &f->app;
     lc_live_free(&f->live);
@@ -922,6 +957,189 @@ static void test_recording_not_final(void **state)
     finish(f);
 }
 
+/* Whether `x` is within `tol` (relative) of `want`. */
+static bool near(double x, double want, double tol)
+{
+    return x >= want * (1 - tol) && x <= want * (1 + tol);
+}
+
+/* Stream health with the clock injected (the meter's clock follows the media, so the figures are
+ * exact whatever the load): 25 fps of 5000-byte frames is 1000 kbit/s, 200-byte AAC frames at
+ * 48 kHz 75 kbit/s, a keyframe every 50 frames 2 s apart. Audio that stops is missed after 3 s;
+ * a stalled publisher reads 0; in grace nothing but the state and session. */
+static void test_health(void **state)
+{
+    fixture_t *f = start(60000, 60000, FAKE_CLOCK);
+    const int64_t base = 1000000;
+    fake_now_ms = base;
+    const media_t m = {.fps = 25, .gop = 50, .video_size = 5000, .audio_size = 200,
+                       .clock_base = base};
+    lc_live_health_t h;
+    memset(&h, 0x5a, sizeof h); /* offline must overwrite everything */
+    assert_int_equal(lc_live_health(f->live, 21, &h), LC_ENOTFOUND);
+    assert_int_equal(h.state, LC_LIVE_OFFLINE);
+    assert_int_equal(h.session_id, 0);
+    assert_false(h.has_video);
+    assert_int_equal(h.width, 0);
+    assert_true(h.fps == 0 && h.video_kbps == 0);
+
+    lc_publisher_t *pub = NULL;
+    assert_int_equal(lc_live_publish(f->live, 21, "twentyone", &pub), 0);
+    assert_int_equal(lc_live_health(f->live, 21, &h), 0);
+    assert_int_equal(h.state, LC_LIVE_RUNNING);
+    assert_int_equal(h.session_id, 101);
+    assert_false(h.has_video || h.has_audio); /* nothing declared yet */
+    assert_int_equal(start_publisher(pub, true, true), 0);
+    assert_int_equal(lc_live_health(f->live, 21, &h), 0);
+    assert_true(h.has_video && h.has_audio);
+    assert_string_equal(h.video_codec, "h264");
+    assert_int_equal(h.width, 640);
+    assert_int_equal(h.height, 360);
+    assert_string_equal(h.audio_codec, "aac");
+    assert_int_equal(h.sample_rate, 48000);
+    assert_int_equal(h.channels, 2);
+    assert_false(h.audio_present);
+    assert_true(h.keyframe_interval_s == 0);
+
+    assert_int_equal(feed_media(pub, &m, true, true, 0, 0, 1500), 0);
+    assert_int_equal(lc_live_health(f->live, 21, &h), 0);
+    assert_true(h.fps == 0 && h.video_kbps == 0); /* under one bucket of data: no figure yet */
+    assert_true(h.audio_present);
+    assert_int_equal(feed_media(pub, &m, true, true, 0, 1500, 3000), 0);
+    fake_now_ms = base + 3000;
+    assert_int_equal(lc_live_health(f->live, 21, &h), 0);
+    assert_true(near(h.fps, 25, 0.02));
+    assert_true(near(h.video_kbps, 1000, 0.02));
+    assert_true(near(h.audio_kbps, 75, 0.02));
+    assert_true(near(h.keyframe_interval_s, 2, 0.001));
+    assert_true(h.audio_present);
+
+    /* The audio stops, the video goes on. */
+    assert_int_equal(feed_media(pub, &m, true, false, 0, 3000, 5000), 0);
+    assert_int_equal(lc_live_health(f->live, 21, &h), 0);
+    assert_true(h.audio_present); /* last audio about 2 s ago */
+    assert_int_equal(feed_media(pub, &m, true, false, 0, 5000, 7000), 0);
+    fake_now_ms = base + 7000;
+    assert_int_equal(lc_live_health(f->live, 21, &h), 0);
+    assert_false(h.audio_present);
+    assert_true(h.audio_kbps == 0);
+    assert_true(near(h.fps, 25, 0.02));
+    assert_true(near(h.video_kbps, 1000, 0.02));
+    assert_true(near(h.keyframe_interval_s, 2, 0.001));
+
+    /* The publisher stalls: nothing written for 4 s. */
+    fake_now_ms = base + 11000;
+    assert_int_equal(lc_live_health(f->live, 21, &h), 0);
+    assert_int_equal(h.state, LC_LIVE_RUNNING);
+    assert_true(h.fps == 0 && h.video_kbps == 0 && h.audio_kbps == 0);
+    assert_true(h.has_video);
+
+    lc_publisher_finish(&pub, false);
+    assert_int_equal(lc_live_health(f->live, 21, &h), 0);
+    assert_int_equal(h.state, LC_LIVE_GRACE);
+    assert_int_equal(h.session_id, 101);
+    assert_false(h.has_video || h.audio_present);
+    assert_true(h.fps == 0 && h.keyframe_interval_s == 0);
+
+    /* A reconnect is measured afresh. */
+    assert_int_equal(lc_live_publish(f->live, 21, "twentyone", &pub), 0);
+    assert_int_equal(lc_live_health(f->live, 21, &h), 0);
+    assert_int_equal(h.state, LC_LIVE_RUNNING);
+    assert_false(h.has_video);
+    assert_int_equal(start_publisher(pub, false, true), 0);
+    assert_int_equal(lc_live_health(f->live, 21, &h), 0);
+    assert_true(!h.has_video && h.has_audio && h.keyframe_interval_s == 0);
+    lc_publisher_finish(&pub, true);
+    assert_true(wait_ends(&f->app, 1, 5000));
+    assert_int_equal(lc_live_health(f->live, 21, &h), LC_ENOTFOUND);
+    assert_int_equal(h.state, LC_LIVE_OFFLINE);
+    finish(f);
+}
+
+/* One video frame of the default media, no keyframe (its frame 1), with timestamps offset by
+ * `offset_ms`. Returns the write's code. */
+static int write_one(lc_publisher_t *pub, int64_t offset_ms)
+{
+    return feed_media(pub, &DEFAULT_MEDIA, true, false, offset_ms, 1, 34);
+}
+
+/* A moderator ends a running stream: the publisher is refused from then on, what was queued is
+ * packaged, the session ends once (the ingest's later finish, as a lost connection, neither
+ * ends it again nor starts a grace), and the next publish is a new session. */
+static void test_end_running(void **state)
+{
+    fixture_t *f = start(60000, 60000, 0);
+    assert_int_equal(lc_live_end(f->live, 22), LC_ENOTFOUND); /* nothing runs */
+    lc_publisher_t *pub = go_live(f, 22, "twentytwo", 3);
+    assert_int_equal(lc_live_end(f->live, 22), 0);
+    assert_int_equal(write_one(pub, 3000), LC_ENOTFOUND);
+    assert_int_equal(lc_live_state(f->live, 22, NULL), LC_LIVE_OFFLINE);
+    assert_true(wait_ends(&f->app, 1, 5000));
+    assert_int_equal(f->app.ends[0].session, 101);
+    assert_true(f->app.ends[0].duration > 2.9 && f->app.ends[0].duration < 3.1);
+    assert_true(f->app.ends[0].recording_ok);
+    assert_true(wait_playlist(f, "twentytwo", "seg-1.m4s\n#EXT-X-ENDLIST\n", 5000));
+    assert_int_equal(lc_live_end(f->live, 22), LC_ENOTFOUND); /* over already */
+    assert_int_equal(write_one(pub, 3034), LC_ENOTFOUND);
+
+    lc_publisher_finish(&pub, false);
+    assert_null(pub);
+    assert_int_equal(lc_live_state(f->live, 22, NULL), LC_LIVE_OFFLINE);
+    pub = go_live(f, 22, "twentytwo", 1);
+    int64_t session = 0;
+    assert_int_equal(lc_live_state(f->live, 22, &session), LC_LIVE_RUNNING);
+    assert_int_equal(session, 102);
+    lc_publisher_finish(&pub, true);
+    assert_true(wait_ends(&f->app, 2, 5000));
+    assert_int_equal(f->app.ends[1].session, 102);
+    app_t *app = &f->app;
+    lc_live_free(&f->live);
+    assert_int_equal(app->nends, 2);
+    finish(f);
+}
+
+/* The cut-off publisher may hold its stream long after the worker is gone (no linger here, and
+ * the ingest notices only at its next packet): publishes meanwhile, which collect exited streams,
+ * must not free it under the publisher (ASan would see it). */
+static void test_end_publisher_outlives_worker(void **state)
+{
+    fixture_t *f = start(60000, 0, 0);
+    lc_publisher_t *cut = go_live(f, 23, "twentythree", 1), *other = NULL;
+    assert_int_equal(lc_live_end(f->live, 23), 0);
+    assert_true(wait_ends(&f->app, 1, 5000));
+    usleep(100000); /* the worker returns right after the hook */
+    assert_int_equal(lc_live_publish(f->live, 23, "twentythree", &other), 0); /* new session */
+    lc_publisher_finish(&other, true);
+    assert_true(wait_ends(&f->app, 2, 5000));
+    usleep(100000);
+    assert_int_equal(lc_live_publish(f->live, 24, "twentyfour", &other), 0);
+    assert_int_equal(write_one(cut, 1000), LC_ENOTFOUND);
+    lc_publisher_finish(&cut, false);
+    assert_int_equal(lc_live_state(f->live, 23, NULL), LC_LIVE_OFFLINE);
+    lc_publisher_finish(&other, true);
+    assert_true(wait_ends(&f->app, 3, 5000));
+    assert_int_equal(f->app.begins, 3);
+    finish(f);
+}
+
+/* A moderator ends a stream in grace: it ends at once, not at the deadline a minute later. */
+static void test_end_in_grace(void **state)
+{
+    fixture_t *f = start(60000, 60000, 0);
+    go_grace(f, 25, "twentyfive", 2);
+    assert_int_equal(lc_live_end(f->live, 25), 0);
+    assert_int_equal(lc_live_state(f->live, 25, NULL), LC_LIVE_OFFLINE);
+    assert_true(wait_ends(&f->app, 1, 5000));
+    assert_true(f->app.ends[0].duration > 1.9 && f->app.ends[0].duration < 2.1);
+    assert_int_equal(lc_live_end(f->live, 25), LC_ENOTFOUND);
+    assert_true(wait_playlist(f, "twentyfive", "#EXT-X-ENDLIST\n", 5000));
+    lc_publisher_t *pub = NULL;
+    assert_int_equal(lc_live_publish(f->live, 25, "twentyfive", &pub), 0); /* no rejoin */
+    assert_int_equal(f->app.begins, 2);
+    lc_publisher_finish(&pub, true);
+    finish(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -941,6 +1159,10 @@ int main(void)
         cmocka_unit_test(test_failed_run_spares_reconnect),
         cmocka_unit_test(test_queue_counts_overhead),
         cmocka_unit_test(test_recording_not_final),
+        cmocka_unit_test(test_health),
+        cmocka_unit_test(test_end_running),
+        cmocka_unit_test(test_end_publisher_outlives_worker),
+        cmocka_unit_test(test_end_in_grace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
