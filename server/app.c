@@ -156,6 +156,12 @@ static int authorize(void *opaque, const char *rtmp_app, const char *stream_key,
         LC_ERROR("app", "webinar %lld has no live key; publish refused", (long long)w.id);
         return LC_EDENIED;
     }
+    /* A moderator's "end webinar" must not be undone by the encoder reconnecting by itself. */
+    if (app->room && lc_room_recently_ended(app->room, w.id)) {
+        LC_WARN("app", "webinar %lld: publish refused: a moderator ended it less than %d s ago",
+                (long long)w.id, LC_ROOM_END_HOLD_MS / 1000);
+        return LC_EDENIED;
+    }
     *webinar_id = w.id;
     return lc_fmt(media_name, LC_MEDIA_NAME_MAX, "%s", w.live_key);
 }

@@ -46,6 +46,10 @@ struct lc_room {
     int ndirty;
     watch_t watched[WATCH_MAX];
     int nwatched;
+    struct {
+        int64_t webinar_id, at_ms;
+    } ended[WATCH_MAX]; /* ended by a moderator, recently (a ring) */
+    int nended;
     bool stopping;
     pthread_t thread;
     bool started;
@@ -281,8 +285,31 @@ void lc_room_publish_settings(lc_room_t *room, const lc_webinar_t *w)
     json_decref(s);
 }
 
+void lc_room_mark_ended(lc_room_t *room, int64_t webinar_id)
+{
+    pthread_mutex_lock(&room->mu);
+    int i = room->nended++ % WATCH_MAX;
+    room->ended[i].webinar_id = webinar_id;
+    room->ended[i].at_ms = lc_now_mono_ms();
+    pthread_mutex_unlock(&room->mu);
+}
+
+bool lc_room_recently_ended(lc_room_t *room, int64_t webinar_id)
+{
+    int64_t now = lc_now_mono_ms();
+    bool found = false;
+    pthread_mutex_lock(&room->mu);
+    int n = room->nended < WATCH_MAX ? room->nended : WATCH_MAX;
+    for (int i = 0; i < n && !found; i++)
+        found = room->ended[i].webinar_id == webinar_id &&
+                now - room->ended[i].at_ms < LC_ROOM_END_HOLD_MS;
+    pthread_mutex_unlock(&room->mu);
+    return found;
+}
+
 void lc_room_publish_ended(lc_room_t *room, int64_t webinar_id)
 {
+    lc_room_mark_ended(room, webinar_id);
     publish(room, webinar_id, "ended", json_object(), json_object(), LC_EVENTS_ALL_ATTENDEES);
 }
 

@@ -64,4 +64,12 @@ void lc_room_publish_change(lc_room_t *room, const lc_ix_job_t *job);
 void lc_room_publish_settings(lc_room_t *room, const lc_webinar_t *w);
 void lc_room_publish_ended(lc_room_t *room, int64_t webinar_id);
 
+/* After a moderator ended a webinar, publishing to it is refused this long: encoders such as
+ * OBS reconnect by themselves and would otherwise start it again at once. */
+#define LC_ROOM_END_HOLD_MS 120000
+/* Marks the webinar as ended by a moderator now (lc_room_publish_ended does). */
+void lc_room_mark_ended(lc_room_t *room, int64_t webinar_id);
+/* Whether a moderator ended it within LC_ROOM_END_HOLD_MS. */
+bool lc_room_recently_ended(lc_room_t *room, int64_t webinar_id);
+
 #endif
