@@ -571,6 +571,15 @@ int hc_resolve(const char *tool, const char *hostport, struct sockaddr_storage *
     return 0;
 }
 
+bool hc_is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return false;
+}
+
 unsigned long long hc_raise_nofile(const char *tool, unsigned long long want)
 {
     /* No more than the hard limit can be had without CAP_SYS_RESOURCE. */

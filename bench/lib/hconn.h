@@ -165,6 +165,9 @@ int hc_on_message_complete(http_parser *p);
  * its only one. 0, or -1 (told on stderr, prefixed with `tool`). */
 int hc_resolve(const char *tool, const char *hostport, struct sockaddr_storage *addr,
                socklen_t *addrlen);
+/* True when *ss is a loopback address (127.0.0.0/8 or ::1): the generators load only a server
+ * on this machine. */
+bool hc_is_loopback(const struct sockaddr_storage *ss);
 /* Raises the soft descriptor limit to the hard one and warns when it stays below `want`. The
  * limit in effect, or 0 when it cannot be read. */
 unsigned long long hc_raise_nofile(const char *tool, unsigned long long want);

@@ -25,6 +25,22 @@ export function encodeSource(path, seconds, { videoKbps = 2500 } = {}) {
   return path;
 }
 
+// Builds what a benchmark needs: the release server in build-release/ (configured once, then
+// incrementally; skipped with `release: false`, e.g. when the caller was given a binary) and the
+// C load generators (make -C bench). Throws with the tool's output when a step fails.
+export function buildForBench({ release = true } = {}) {
+  const run = (cmd, argv, what) => {
+    const r = spawnSync(cmd, argv, { cwd: repoRoot, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${what} failed:\n${r.stdout}${r.stderr}`);
+  };
+  if (release) {
+    if (!existsSync(join(repoRoot, 'build-release', 'CMakeCache.txt')))
+      run('cmake', ['-S', '.', '-B', 'build-release', '-DCMAKE_BUILD_TYPE=Release', '-DLECTERN_TESTS=OFF'], 'cmake');
+    run('cmake', ['--build', 'build-release', '--parallel', String(cpus().length)], 'cmake --build');
+  }
+  run('make', ['-s', '-C', 'bench'], 'make -C bench (libhttp-parser-dev installed? scripts/setup --test)');
+}
+
 // Starts `lectern serve` on free loopback ports with its data in `dataDir`; resolves once it
 // printed "lectern: ready". stop() sends SIGTERM.
 export async function startLectern({ bin = defaultLecternBin, dataDir, serveArgs = [],

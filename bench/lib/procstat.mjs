@@ -14,6 +14,23 @@ function rssKiB(pids) {
   return [].concat(pids).reduce((sum, pid) => sum + rssKiB1(pid), 0);
 }
 
+// CPU seconds (user + system) a process has used so far.
+export const cpuSeconds = (pid) => procTimes1(pid);
+
+// A process's memory now, in KiB: resident (VmRSS, and its anonymous part RssAnon) from
+// /proc/PID/status, and its proportional share (Pss: shared pages divided among the processes
+// that map them) from /proc/PID/smaps_rollup when the kernel has it (else null).
+export function memoryKiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (text, name) => {
+    const m = text.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) : null;
+  };
+  let pss = null;
+  try { pss = field(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss'); } catch { /* old kernel */ }
+  return { rss: field(status, 'VmRSS'), rss_anon: field(status, 'RssAnon'), pss };
+}
+
 function procTimes1(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) "
