@@ -58,7 +58,7 @@ struct lc_req {
     lc_http_t *http;
     lc_app_t *app;
     const char *method;
-    char path[MAX_PATH];
+    char *path; /* at most MAX_PATH - 1 bytes; thousands of held streams each keep one */
     char *params[MAX_PARAMS];
     int nparams;
     bool replied;
@@ -754,6 +754,7 @@ static void free_req(lc_req_t *req)
     for (int i = 0; i < req->nparams; i++)
         free(req->params[i]);
     free(req->body);
+    free(req->path);
     /* The session token and the CSRF token are secrets: leave no copy in freed memory. */
     OPENSSL_cleanse(req, sizeof *req);
     free(req);
@@ -864,9 +865,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->app = h->app;
         req->method = method;
         *req_cls = req;
-        if (lc_fmt(req->path, sizeof req->path, "%s", url) < 0)
+        if (strlen(url) >= MAX_PATH)
             return lc_reply_error(req, MHD_HTTP_URI_TOO_LONG, "uri_too_long",
                                   "the request path is too long") == 0 ? MHD_YES : MHD_NO;
+        if (!(req->path = strdup(url)))
+            return MHD_NO;
         /* Far too large a body is refused before it is sent (libmicrohttpd then closes the
          * connection); a smaller one that is still too large is read and refused at its end. */
         const char *cl = lc_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -995,9 +998,10 @@ lc_http_t *lc_http_start(lc_app_t *app, int *err)
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, connection_budget(),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         /* Per-connection memory for the request line, headers and response headers: our requests
-         * are small (a path, a short query, a browser's headers), and thousands of viewers each
-         * hold one; libmicrohttpd's default is 32 KiB. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+         * are small (a path, a short query, a browser's headers: 1 to 2 KiB), and thousands of
+         * viewers and held event streams each hold one; libmicrohttpd's default is 32 KiB. 8 KiB
+         * still takes 4 to 6 KiB of request headers (431 beyond). */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(8 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (!h->daemon) {
