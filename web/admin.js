@@ -96,6 +96,7 @@
   /* The organiser's pages: /admin, /admin/new, /admin/{id}[?view=registrations|waiting],
    * /admin/data-subject, /admin/audit (the server serves this page for /admin/{one segment}). */
   const pageOf = (id, view) => '/admin/' + id + (view ? '?view=' + view : '');
+  const consoleOf = (id) => '/console/' + id; // a page of its own (console.js)
 
   function resolve() {
     const path = location.pathname.replace(/\/+$/, '');
@@ -160,6 +161,7 @@
     return el('nav', { class: 'subnav', 'aria-label': w.title },
       links.map(([key, href]) => link(key, href,
         { 'aria-current': href === current ? 'page' : null })),
+      link('adm.console', consoleOf(w.id)),
       link('adm.regPage', '/w/' + w.slug, { target: '_blank', rel: 'noopener' }));
   }
 
@@ -179,7 +181,9 @@
         tx('span', 'access.' + w.access),
         el('span', { class: 'links' },
           link('adm.registrations', pageOf(w.id, 'registrations')), ' ',
-          link('adm.waiting', pageOf(w.id, 'waiting'))),
+          link('adm.waiting', pageOf(w.id, 'waiting')), ' ',
+          link('adm.console', consoleOf(w.id), { 'aria-label': t('adm.consoleOf',
+            { title: w.title }) })),
       ]), t('adm.webinars')));
   }
 
@@ -317,6 +321,8 @@
         maxlength: 128 }),
       no_password: checkbox('no_password', false),
       hide_attendee_names: checkbox('hide_attendee_names', w.hide_attendee_names !== false),
+      questions_public: checkbox('questions_public', w.questions_public),
+      chat_enabled: checkbox('chat_enabled', w.chat_enabled),
       privacy_notice: textarea('privacy_notice', w.privacy_notice, 6),
       consent_text: textarea('consent_text', w.consent_text, 3),
       consent_version: input('consent_version', { maxlength: 40,
@@ -359,6 +365,8 @@
           c.room_password, 'adm.roomPasswordHint'),
         w.password_required ? field('adm.noPassword', c.no_password) : null,
         field('adm.hideNames', c.hide_attendee_names)),
+      section('con.interaction', field('set.questionsPublic', c.questions_public),
+        field('set.chatEnabled', c.chat_enabled)),
       builder.root,
       section('adm.privacySection',
         field('adm.privacyNotice', c.privacy_notice, 'adm.defaultHint'),
@@ -383,6 +391,8 @@
         waiting_room: c.waiting_room.checked,
         approval: c.approval.checked,
         hide_attendee_names: c.hide_attendee_names.checked,
+        questions_public: c.questions_public.checked,
+        chat_enabled: c.chat_enabled.checked,
         form_fields: builder.read(),
         privacy_notice: orNull(c.privacy_notice.value),
         consent_text: orNull(c.consent_text.value),

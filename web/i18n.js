@@ -1,4 +1,4 @@
-// The texts of the registration, join and admin pages in English and German, the language choice
+// The texts of the registration, join, admin and console pages in English and German, the language choice
 // (the browser's languages, or the switch in the page header, remembered in localStorage), and
 // dates, durations and countdowns in the viewer's language and time zone (times are stored in
 // UTC). Elements with data-i18n="key" (text) or data-i18n-label="key" (aria-label) follow the
@@ -143,6 +143,8 @@ window.lcText = (function () {
     'adm.registrations': ['Registrations', 'Anmeldungen'],
     'adm.waiting': ['Waiting room', 'Warteraum'],
     'adm.regPage': ['Registration page', 'Anmeldeseite'],
+    'adm.console': ['Console', 'Konsole'],
+    'adm.consoleOf': ['Console: {title}', 'Konsole: {title}'],
     'adm.basics': ['The webinar', 'Das Webinar'],
     'adm.description': ['Description', 'Beschreibung'],
     'adm.zone': ['In your time zone ({zone}).', 'In Ihrer Zeitzone ({zone}).'],
@@ -296,6 +298,232 @@ window.lcText = (function () {
     'adm.webinar': ['Webinar', 'Webinar'],
     'adm.records': ['Records', 'Datensätze'],
     'adm.subject': ['Subject (hash)', 'Betroffene Person (Hash)'],
+    // The live interaction: join page (poll, hand, q, chat) and console (con, health, conn, set).
+    'poll.heading': ['Poll', 'Umfrage'],
+    'poll.new': ['New poll: {question}', 'Neue Umfrage: {question}'],
+    'poll.namedNotice': [
+      'This poll is not anonymous: your answer is stored with your name and passed on to the organiser.',
+      'Diese Umfrage ist nicht anonym: Ihre Antwort wird mit Ihrem Namen gespeichert und an den Veranstalter weitergegeben.'],
+    'poll.chooseOne': ['Choose one answer.', 'Wählen Sie eine Antwort.'],
+    'poll.chooseMany': ['Choose one or more answers.', 'Wählen Sie eine oder mehrere Antworten.'],
+    'poll.vote': ['Vote', 'Abstimmen'],
+    'poll.change': ['Change my vote', 'Meine Stimme ändern'],
+    'poll.yourVote': ['Your vote: {labels}', 'Ihre Stimme: {labels}'],
+    'poll.thanks': ['Your vote is stored.', 'Ihre Stimme ist gespeichert.'],
+    'poll.pickOne': ['Choose an answer first.', 'Wählen Sie zuerst eine Antwort.'],
+    'poll.closed': ['This poll is closed.', 'Diese Umfrage ist geschlossen.'],
+    'poll.results': ['Results', 'Ergebnis'],
+    'poll.votes': ['{n} votes ({pct}%)', '{n} Stimmen ({pct} %)'],
+    'poll.votes.one': ['{n} vote ({pct}%)', '{n} Stimme ({pct} %)'],
+    'poll.voters': ['{n} people voted', '{n} Personen haben abgestimmt'],
+    'poll.voters.one': ['{n} person voted', '{n} Person hat abgestimmt'],
+    'poll.single': ['one answer', 'eine Antwort'],
+    'poll.multiple': ['several answers', 'mehrere Antworten'],
+    'poll.anonymous': ['anonymous', 'anonym'],
+    'poll.named': ['stored with names', 'mit Namen gespeichert'],
+    'poll.changeAllowed': ['votes may be changed', 'Stimmen dürfen geändert werden'],
+    'poll.state.draft': ['draft', 'Entwurf'],
+    'poll.state.open': ['open', 'offen'],
+    'poll.state.closed': ['closed', 'geschlossen'],
+    'hand.heading': ['Raise your hand', 'Hand heben'],
+    'hand.raise': ['Raise hand', 'Hand heben'],
+    'hand.raised': [
+      'Your hand is raised: the moderator sees it. Press the button again to lower it.',
+      'Ihre Hand ist gehoben: Die Moderation sieht das. Drücken Sie die Taste erneut, um sie zu senken.'],
+    'hand.acknowledged': [
+      'Acknowledged by the moderator.',
+      'Von der Moderation bestätigt.'],
+    'hand.lowered': ['The moderator lowered your hand.', 'Die Moderation hat Ihre Hand gesenkt.'],
+    'q.heading': ['Questions', 'Fragen'],
+    'q.yours': ['Your question', 'Ihre Frage'],
+    'q.hintPrivate': [
+      'Only the moderators see your question.',
+      'Nur die Moderation sieht Ihre Frage.'],
+    'q.hintPublic': [
+      'Everyone in the webinar sees your question and can upvote it.',
+      'Alle im Webinar sehen Ihre Frage und können sie unterstützen.'],
+    'q.showName': ['Show my name with my question', 'Meinen Namen bei meiner Frage zeigen'],
+    'q.ask': ['Ask', 'Fragen'],
+    'q.sent': ['Your question was sent.', 'Ihre Frage wurde gesendet.'],
+    'q.mine': ['Your questions', 'Ihre Fragen'],
+    'q.others': ['Questions from others', 'Fragen von anderen'],
+    'q.noOthers': ['No questions from others yet.', 'Noch keine Fragen von anderen.'],
+    'q.anonymous': ['Anonymous', 'Anonym'],
+    'q.upvote': ['Upvote', 'Unterstützen'],
+    'q.upvoted': ['Upvoted', 'Unterstützt'],
+    'q.upvotes': ['{n} upvotes', '{n} Stimmen'],
+    'q.upvotes.one': ['{n} upvote', '{n} Stimme'],
+    'q.state.open': ['open', 'offen'],
+    'q.state.answered': ['answered', 'beantwortet'],
+    'q.state.dismissed': ['dismissed', 'verworfen'],
+    'chat.heading': ['Chat', 'Chat'],
+    'chat.log': ['Chat messages', 'Chat-Nachrichten'],
+    'chat.message': ['Message', 'Nachricht'],
+    'chat.to': ['Send to', 'Senden an'],
+    'chat.toEveryone': ['Everyone', 'Alle'],
+    'chat.toMods': ['Only the moderators (private)', 'Nur die Moderation (privat)'],
+    'chat.showName': ['Show my name with my message', 'Meinen Namen bei meiner Nachricht zeigen'],
+    'chat.send': ['Send', 'Senden'],
+    'chat.you': ['You', 'Sie'],
+    'chat.mod': ['Moderator', 'Moderation'],
+    'chat.attendee': ['Attendee', 'Teilnehmende Person'],
+    'chat.privateToMods': ['private, to the moderators', 'privat, an die Moderation'],
+    'chat.privateToYou': ['private, to you', 'privat, an Sie'],
+    'chat.youMuted': [
+      'The moderator has muted you in the chat: you can read, but not write.',
+      'Die Moderation hat Sie im Chat stummgeschaltet: Sie können lesen, aber nicht schreiben.'],
+    'err.muted': [
+      'You are muted in the chat.',
+      'Sie sind im Chat stummgeschaltet.'],
+    'err.chat_disabled': ['The chat is off.', 'Der Chat ist ausgeschaltet.'],
+    'err.too_fast': [
+      'You are writing too fast; wait a few seconds.',
+      'Sie schreiben zu schnell; warten Sie ein paar Sekunden.'],
+    'err.too_many': [
+      'You have asked as many questions as allowed.',
+      'Sie haben so viele Fragen gestellt, wie erlaubt sind.'],
+    'err.poll_closed': ['This poll is closed.', 'Diese Umfrage ist geschlossen.'],
+    'err.already_voted': [
+      'You have voted already; this poll does not allow changing the vote.',
+      'Sie haben schon abgestimmt; bei dieser Umfrage lässt sich die Stimme nicht ändern.'],
+    'err.already_upvoted': ['You have upvoted this already.', 'Sie haben das schon unterstützt.'],
+    'err.not_admitted': [
+      'You are not in the room (yet).',
+      'Sie sind (noch) nicht im Raum.'],
+    'err.not_live': ['The webinar is over.', 'Das Webinar ist vorbei.'],
+    'err.not_found': ['This no longer exists.', 'Das gibt es nicht mehr.'],
+    'err.poll_open': ['Close the poll first.', 'Schließen Sie die Umfrage zuerst.'],
+    'err.invalid_state': ['This has changed meanwhile.', 'Das hat sich inzwischen geändert.'],
+    'con.title': ['Console: {title}', 'Konsole: {title}'],
+    'con.health': ['Stream', 'Stream'],
+    'con.audience': ['Audience', 'Publikum'],
+    'con.audienceCount': ['{watching} watching · {waiting} waiting', '{watching} sehen zu · {waiting} warten'],
+    'con.hands': ['Raised hands', 'Gehobene Hände'],
+    'con.noHands': ['No hands raised.', 'Keine Hand gehoben.'],
+    'con.raisedAt': ['raised at {time}', 'gehoben um {time}'],
+    'con.acknowledged': ['acknowledged', 'bestätigt'],
+    'con.acknowledge': ['Acknowledge', 'Bestätigen'],
+    'con.acknowledgeNamed': ['Acknowledge {name}’s hand', 'Hand von {name} bestätigen'],
+    'con.lower': ['Lower', 'Senken'],
+    'con.lowerNamed': ['Lower {name}’s hand', 'Hand von {name} senken'],
+    'con.attendeeNo': ['Attendee {id}', 'Teilnehmende Person {id}'],
+    'con.questions': ['Questions', 'Fragen'],
+    'con.qFilter': ['Show questions', 'Fragen anzeigen'],
+    'con.filter.open': ['Open ({n})', 'Offen ({n})'],
+    'con.filter.answered': ['Answered ({n})', 'Beantwortet ({n})'],
+    'con.filter.dismissed': ['Dismissed ({n})', 'Verworfen ({n})'],
+    'con.questionsPrivate': [
+      'Each question is seen only by its asker and the moderators.',
+      'Jede Frage sehen nur die fragende Person und die Moderation.'],
+    'con.questionsPublic': [
+      'Attendees see each other’s questions (not dismissed ones) and can upvote them.',
+      'Teilnehmende sehen die Fragen der anderen (außer verworfenen) und können sie unterstützen.'],
+    'con.noQuestions': ['No questions here.', 'Hier keine Fragen.'],
+    'con.markAnswered': ['Mark answered', 'Als beantwortet markieren'],
+    'con.dismiss': ['Dismiss', 'Verwerfen'],
+    'con.reopen': ['Reopen', 'Wieder öffnen'],
+    'con.nameHidden': ['name not shown to attendees', 'Name für Teilnehmende verborgen'],
+    'con.polls': ['Polls', 'Umfragen'],
+    'con.newPoll': ['New poll', 'Neue Umfrage'],
+    'con.pollQuestion': ['Question', 'Frage'],
+    'con.pollOptions': ['Answers (2 to 10)', 'Antworten (2 bis 10)'],
+    'con.optionN': ['Answer {n}', 'Antwort {n}'],
+    'con.removeOptionN': ['Remove answer {n}', 'Antwort {n} entfernen'],
+    'con.addOption': ['Add an answer', 'Antwort hinzufügen'],
+    'con.optionsAlike': ['Two answers are alike.', 'Zwei Antworten sind gleich.'],
+    'con.multiple': ['Several answers may be chosen', 'Mehrere Antworten sind möglich'],
+    'con.anonymous': [
+      'Anonymous (votes are not stored with names)',
+      'Anonym (Stimmen werden nicht mit Namen gespeichert)'],
+    'con.allowChange': ['Attendees may change their vote', 'Teilnehmende dürfen ihre Stimme ändern'],
+    'con.createOpen': ['Create and open', 'Anlegen und öffnen'],
+    'con.createDraft': ['Save as draft', 'Als Entwurf speichern'],
+    'con.pollOpened': ['The poll is open.', 'Die Umfrage ist offen.'],
+    'con.pollDrafted': ['The poll is saved as a draft.', 'Die Umfrage ist als Entwurf gespeichert.'],
+    'con.noPolls': ['No polls yet.', 'Noch keine Umfragen.'],
+    'con.open': ['Open', 'Öffnen'],
+    'con.close': ['Close', 'Schließen'],
+    'con.showResults': ['Show results to attendees', 'Ergebnis den Teilnehmenden zeigen'],
+    'con.hideResults': ['Hide results from attendees', 'Ergebnis vor den Teilnehmenden verbergen'],
+    'con.resultsShown': ['results shown to attendees', 'Ergebnis für Teilnehmende sichtbar'],
+    'con.resultsCsv': ['Results (CSV)', 'Ergebnis (CSV)'],
+    'con.pollsCsv': ['All polls (CSV)', 'Alle Umfragen (CSV)'],
+    'con.deletePollConfirm': [
+      'Delete the poll “{question}” with its votes?',
+      'Die Umfrage „{question}“ mit ihren Stimmen löschen?'],
+    'con.chat': ['Chat', 'Chat'],
+    'con.chatLog': ['Chat messages', 'Chat-Nachrichten'],
+    'con.chatOff': [
+      'The chat is off: attendees cannot write. Turn it on under “Interaction”.',
+      'Der Chat ist aus: Teilnehmende können nicht schreiben. Schalten Sie ihn unter „Interaktion“ ein.'],
+    'con.message': ['Message', 'Nachricht'],
+    'con.toEveryone': ['Write to everyone instead', 'Stattdessen an alle schreiben'],
+    'con.replyingTo': ['Private reply to {name}', 'Private Antwort an {name}'],
+    'con.reply': ['Reply privately', 'Privat antworten'],
+    'con.replyNamed': ['Reply privately to {name}', 'Privat an {name} antworten'],
+    'con.privateTo': ['private, to {name}', 'privat, an {name}'],
+    'con.privateToMods': ['private, to the moderators', 'privat, an die Moderation'],
+    'con.deleted': ['deleted', 'gelöscht'],
+    'con.mutedTag': ['muted', 'stummgeschaltet'],
+    'con.mute': ['Mute', 'Stummschalten'],
+    'con.unmute': ['Unmute', 'Stummschaltung aufheben'],
+    'con.muteNamed': ['Mute {name} in the chat', '{name} im Chat stummschalten'],
+    'con.unmuteNamed': ['Unmute {name} in the chat', 'Stummschaltung von {name} im Chat aufheben'],
+    'con.muted': ['{name} is muted in the chat.', '{name} ist im Chat stummgeschaltet.'],
+    'con.unmuted': ['{name} may write again.', '{name} darf wieder schreiben.'],
+    'con.interaction': ['Interaction', 'Interaktion'],
+    'con.namesHidden': [
+      'Attendees do not see each other’s names (a setting of the webinar).',
+      'Teilnehmende sehen die Namen der anderen nicht (eine Einstellung des Webinars).'],
+    'con.namesShown': [
+      'Attendees may show their name with a question or message.',
+      'Teilnehmende können ihren Namen bei einer Frage oder Nachricht zeigen.'],
+    'con.end': ['End the webinar', 'Webinar beenden'],
+    'con.endHint': [
+      'Stops the live stream for everyone; its recording becomes the replay.',
+      'Beendet den Live-Stream für alle; die Aufzeichnung wird zur Wiederholung.'],
+    'con.endButton': ['End webinar', 'Webinar beenden'],
+    'con.endConfirm': [
+      'End “{title}” now for everyone?',
+      '„{title}“ jetzt für alle beenden?'],
+    'con.ended': ['The webinar has ended.', 'Das Webinar ist beendet.'],
+    'con.notLive': ['Nothing is live.', 'Gerade läuft nichts live.'],
+    'set.questionsPublic': [
+      'Attendees see each other’s questions and can upvote them',
+      'Teilnehmende sehen die Fragen der anderen und können sie unterstützen'],
+    'set.chatEnabled': ['Chat on', 'Chat an'],
+    'conn.connecting': ['Connecting to live updates…', 'Verbindung für Live-Aktualisierungen wird aufgebaut…'],
+    'conn.open': ['Live updates connected.', 'Live-Aktualisierungen verbunden.'],
+    'conn.reconnecting': [
+      'Connection lost; reconnecting…',
+      'Verbindung unterbrochen; wird wieder aufgebaut…'],
+    'conn.closed': [
+      'Not connected; trying again shortly…',
+      'Nicht verbunden; neuer Versuch in Kürze…'],
+    'health.offline': ['Offline: no stream arrives.', 'Offline: Es kommt kein Stream an.'],
+    'health.running': ['Live', 'Live'],
+    'health.grace': [
+      'The presenter’s connection dropped; waiting for it to come back.',
+      'Die Verbindung der vortragenden Person ist abgebrochen; es wird auf sie gewartet.'],
+    'health.video': ['Video', 'Video'],
+    'health.audio': ['Audio', 'Audio'],
+    'health.bitrate': ['Video bitrate', 'Video-Bitrate'],
+    'health.fps': ['Frames per second', 'Bilder pro Sekunde'],
+    'health.keyframe': ['Keyframe interval', 'Keyframe-Intervall'],
+    'health.audioPresent': ['Sound arriving', 'Ton kommt an'],
+    'health.none': ['none', 'keins'],
+    'health.kbps': ['{n} kbit/s', '{n} kbit/s'],
+    'health.seconds': ['{n} s', '{n} s'],
+    'health.warnKeyframe': [
+      'Keyframe interval {n} s: set it to 2 s in the encoder (at most {max} s), or the delay grows.',
+      'Keyframe-Intervall {n} s: Stellen Sie im Encoder 2 s ein (höchstens {max} s), sonst wächst die Verzögerung.'],
+    'health.warnAudio': [
+      'No audio has arrived for 3 seconds: check the encoder’s audio source.',
+      'Seit 3 Sekunden kommt kein Ton an: Prüfen Sie die Audioquelle des Encoders.'],
+    'health.warnNoVideo': ['No video arrives.', 'Es kommt kein Video an.'],
+    'health.warnGrace': [
+      'The stream was interrupted; viewers see the last picture until the presenter reconnects.',
+      'Der Stream ist unterbrochen; das Publikum sieht das letzte Bild, bis die vortragende Person wieder verbunden ist.'],
   };
   const NAMES = { en: 'English', de: 'Deutsch' };
   const STORE = 'lectern-lang';
@@ -313,8 +541,10 @@ window.lcText = (function () {
   }
   let lang = initial();
 
-  /* The text of `key` in the current language, {name}s replaced from vars. */
+  /* The text of `key` in the current language, {name}s replaced from vars. With vars.n === 1
+   * the text of `key.one` is taken when there is one ("1 vote"). */
   function t(key, vars) {
+    if (vars && vars.n === 1 && TEXTS[key + '.one']) key += '.one';
     const s = TEXTS[key] ? TEXTS[key][LANGS.indexOf(lang)] : key;
     return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : s;
   }
@@ -352,6 +582,8 @@ window.lcText = (function () {
     return languages().find((l) => base(l) === lang) || lang;
   }
 
+  function has(key) { return Object.prototype.hasOwnProperty.call(TEXTS, key); }
+
   function timeZone() {
     return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   }
@@ -360,6 +592,12 @@ window.lcText = (function () {
   function dateTime(iso) {
     return new Intl.DateTimeFormat(locale(), { weekday: 'long', year: 'numeric', month: 'long',
       day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' })
+      .format(new Date(iso));
+  }
+
+  /* "15:04" in the viewer's zone. */
+  function time(iso) {
+    return new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit' })
       .format(new Date(iso));
   }
 
@@ -390,6 +628,6 @@ window.lcText = (function () {
     return parts.join(', ');
   }
 
-  return { t, apply, mountSwitch, timeZone, dateTime, duration, countdown,
+  return { t, has, apply, mountSwitch, timeZone, dateTime, time, duration, countdown,
     get lang() { return lang; } };
 })();
