@@ -351,15 +351,19 @@ static int chat_of(q_t *q, int64_t webinar_id, int limit, int64_t message_id, js
     json_t *a = json_array();
     bool ok = a != NULL;
     int r;
-    while (ok && (r = sqlite3_step(st)) == SQLITE_ROW)
-        ok = push(a, json_pack("{s:I,s:o,s:o,s:b,s:b,s:o,s:o,s:o,s:b}", "id",
+    while (ok && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        bool moderator = sqlite3_column_type(st, 1) == SQLITE_NULL;
+        bool private = sqlite3_column_int(st, 4) || sqlite3_column_type(st, 5) != SQLITE_NULL;
+        ok = push(a, json_pack("{s:I,s:o,s:o,s:b,s:b,s:o,s:o,s:o,s:b,s:s,s:b}", "id",
                                (json_int_t)sqlite3_column_int64(st, 0), "registration_id",
                                int_or_null(st, 1), "name", text_json(st, 2), "show_name",
                                sqlite3_column_int(st, 3), "to_moderators",
                                sqlite3_column_int(st, 4), "to_registration_id",
                                int_or_null(st, 5), "body", text_json(st, 6), "at",
                                time_json(st, 7), "deleted",
-                               sqlite3_column_type(st, 8) != SQLITE_NULL));
+                               sqlite3_column_type(st, 8) != SQLITE_NULL, "from",
+                               moderator ? "moderator" : "attendee", "private", private));
+    }
     int rc = ok ? end(st, r) : (sqlite3_reset(st), -ENOMEM);
     if (rc < 0)
         json_decref(a);
