@@ -52,6 +52,9 @@ CREATE TABLE questions (
     registration_id INTEGER NOT NULL REFERENCES registrations(id) ON DELETE CASCADE,
     body            TEXT NOT NULL,
     show_name       INTEGER NOT NULL DEFAULT 0 CHECK (show_name IN (0, 1)),
+    -- Whether other attendees see it: the webinar's questions_public when it was asked, kept, so
+    -- that a question asked in private never becomes public when the setting changes.
+    public          INTEGER NOT NULL DEFAULT 0 CHECK (public IN (0, 1)),
     state           TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'answered', 'dismissed')),
     upvotes         INTEGER NOT NULL DEFAULT 0,
     created_at      INTEGER NOT NULL,

@@ -163,7 +163,7 @@ static int reply_view(lc_req_t *req, lc_ix_job_t *j, unsigned status, int64_t me
     switch (j->op) {
     case LC_IX_QUESTION_ADD:
     case LC_IX_QUESTION_UPVOTE:
-        o = lc_room_question_view(j->out, j->names_hidden, j->questions_public, me);
+        o = lc_room_question_view(j->out, j->names_hidden, me);
         if (o)
             json_object_set_new(o, "upvoted", json_boolean(j->op == LC_IX_QUESTION_UPVOTE));
         break;
@@ -272,8 +272,6 @@ int lc_api_join_upvote(lc_req_t *req)
     int rc = 0;
     if (!begin(req, "question", MHD_HTTP_OK, &j, &w, &rc) || lc_ix_param_id(req, 1, &qid, &rc) < 0)
         return rc;
-    if (!w.settings.questions_public)
-        return lc_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such question");
     lc_ix_job_t *job = lc_ix_job_new(req, LC_IX_QUESTION_UPVOTE, &w, j.registration_id);
     if (!job)
         return -ENOMEM;

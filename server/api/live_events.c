@@ -39,7 +39,7 @@ static void sub_wake(void *opaque) { lc_push_wake(opaque); }
 static int attendee_snapshot(lc_app_t *app, const lc_webinar_t *w, int64_t me, json_t **out)
 {
     lc_db_t *db = app->db;
-    bool hidden = w->settings.hide_attendee_names, pub = w->settings.questions_public;
+    bool hidden = w->settings.hide_attendee_names;
     json_t *polls = NULL, *questions = NULL, *upvoted = NULL, *chat = NULL, *hands = NULL,
            *mutes = NULL;
     int rc;
@@ -50,9 +50,10 @@ static int attendee_snapshot(lc_app_t *app, const lc_webinar_t *w, int64_t me, j
         (rc = lc_db_hands(db, w->id, &hands)) < 0 || (rc = lc_db_chat_mutes(db, w->id, &mutes)) < 0)
         goto out;
     json_t *vpolls = json_array(), *vq = json_array(), *vchat = json_array();
-    json_t *snap = json_pack("{s:o,s:{s:I,s:n,s:b},s:o,s:o,s:o}", "settings",
+    json_t *snap = json_pack("{s:o,s:{s:I,s:{s:b,s:n,s:n},s:b},s:o,s:o,s:o}", "settings",
                              lc_room_settings(w), "you", "registration_id", (json_int_t)me,
-                             "hand", "muted", 0, "polls", vpolls, "questions", vq, "chat", vchat);
+                             "hand", "raised", 0, "raised_at", "acknowledged_at", "muted", 0,
+                             "polls", vpolls, "questions", vq, "chat", vchat);
     if (!snap) {
         rc = -ENOMEM;
         goto out;
@@ -88,9 +89,9 @@ static int attendee_snapshot(lc_app_t *app, const lc_webinar_t *w, int64_t me, j
     json_array_foreach(questions, i, o) {
         bool mine = json_integer_value(json_object_get(o, "registration_id")) == me;
         const char *st = json_string_value(json_object_get(o, "state"));
-        if (!mine && (!pub || strcmp(st, "dismissed") == 0))
+        if (!mine && (!json_is_true(json_object_get(o, "public")) || strcmp(st, "dismissed") == 0))
             continue;
-        json_t *v = lc_room_question_view(o, hidden, pub, me);
+        json_t *v = lc_room_question_view(o, hidden, me);
         bool up = false;
         size_t k;
         json_t *id;

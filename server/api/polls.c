@@ -410,7 +410,7 @@ int lc_api_admin_poll_csv(lc_req_t *req)
         answers_t a = {&out, options};
         rc = lc_db_poll_answers(app->db, pid, add_answer, &a);
         if (rc == 0)
-            lc_api_audit(req, "export_poll", w.id, NULL, voters);
+            lc_api_audit(req, "export_csv", w.id, NULL, voters);
     }
     json_decref(res);
     json_decref(polls);

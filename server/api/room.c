@@ -135,18 +135,19 @@ static json_t *shown_name(const json_t *row, bool names_hidden)
                : json_null();
 }
 
-json_t *lc_room_question_view(const json_t *q, bool names_hidden, bool questions_public,
-                              int64_t viewer)
+json_t *lc_room_question_view(const json_t *q, bool names_hidden, int64_t viewer)
 {
-    static const char *const keep[] = {"id", "body", "state", "upvotes", "asked_at", NULL};
+    static const char *const keep[] = {"id", "body", "state", "upvotes", "asked_at", "public",
+                                       NULL};
     json_t *o = copy_members(q, keep);
     if (!o)
         return NULL;
     json_object_set_new(o, "name", shown_name(q, names_hidden));
-    json_object_set_new(o, "public", json_boolean(questions_public));
-    if (viewer > 0)
+    if (viewer > 0) {
         json_object_set_new(o, "mine", json_boolean(json_integer_value(json_object_get(
                                                         q, "registration_id")) == viewer));
+        json_object_set_new(o, "upvoted", json_false());
+    }
     return o;
 }
 
@@ -244,12 +245,12 @@ void lc_room_publish_change(lc_room_t *room, const lc_ix_job_t *j)
     case LC_IX_QUESTION_UPVOTE:
     case LC_IX_QUESTION_STATE: {
         int64_t asker = json_integer_value(json_object_get(out, "registration_id"));
+        bool pub = json_is_true(json_object_get(out, "public"));
         /* Public questions go to everyone (a dismissed one once more, so that pages drop it);
          * private ones to their asker, who sees them marked as theirs. */
         publish(room, w, "question", json_incref((json_t *)out),
-                lc_room_question_view(out, j->names_hidden, j->questions_public,
-                                      j->questions_public ? 0 : asker),
-                j->questions_public ? LC_EVENTS_ALL_ATTENDEES : asker);
+                lc_room_question_view(out, j->names_hidden, pub ? 0 : asker),
+                pub ? LC_EVENTS_ALL_ATTENDEES : asker);
         break;
     }
     case LC_IX_CHAT_ADD: {

@@ -42,10 +42,9 @@ void lc_room_watch(lc_room_t *room, int64_t webinar_id);
 
 /* POLL: without results unless they are shown. */
 json_t *lc_room_poll_view(const json_t *poll);
-/* QUESTION: the name only when names are not hidden and the asker agreed; "mine" when `viewer`
- * (a registration) is given. */
-json_t *lc_room_question_view(const json_t *q, bool names_hidden, bool questions_public,
-                              int64_t viewer);
+/* QUESTION: the name only when names are not hidden and the asker agreed; "mine" (and
+ * "upvoted": false, for the caller to correct) when `viewer` (a registration) is given. */
+json_t *lc_room_question_view(const json_t *q, bool names_hidden, int64_t viewer);
 /* MESSAGE, as above. */
 json_t *lc_room_chat_view(const json_t *m, bool names_hidden, int64_t viewer);
 /* Whether attendee `viewer` may see the message (public, or private to or from them; not

@@ -52,6 +52,7 @@ enum {
     ST_HAND_LOWER,
     ST_HAND_ACK,
     ST_REG_OF_WEBINAR,
+    ST_REG_NAME,
     ST_SUBJ_QUESTIONS,
     ST_SUBJ_CHAT,
     ST_SUBJ_VOTES,
@@ -75,7 +76,7 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_LEAD_ANSWERS] = "SELECT registration_id, choices FROM poll_votes WHERE poll_id = ?1 "
                         "AND registration_id IS NOT NULL",
     [ST_QUESTIONS] = "SELECT q.id, q.registration_id, r.name, q.show_name, q.body, q.state, "
-                     "q.upvotes, q.created_at FROM questions q JOIN registrations r "
+                     "q.upvotes, q.created_at, q.public FROM questions q JOIN registrations r "
                      "ON r.id = q.registration_id WHERE q.webinar_id = ?1 "
                      "AND (?2 = 0 OR q.id = ?2) ORDER BY q.id",
     [ST_UPVOTED] = "SELECT u.question_id FROM question_upvotes u JOIN questions q "
@@ -117,8 +118,8 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_QUESTION_COUNT] = "SELECT count(*) FROM questions WHERE webinar_id = ?1 "
                           "AND registration_id = ?2",
     [ST_QUESTION_INSERT] = "INSERT INTO questions (webinar_id, registration_id, body, show_name, "
-                           "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-    [ST_QUESTION_GET] = "SELECT registration_id, state FROM questions WHERE id = ?1 "
+                           "created_at, updated_at, public) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+    [ST_QUESTION_GET] = "SELECT registration_id, state, public FROM questions WHERE id = ?1 "
                         "AND webinar_id = ?2",
     [ST_UPVOTE_INSERT] = "INSERT INTO question_upvotes (question_id, registration_id) "
                          "VALUES (?1, ?2)",
@@ -143,6 +144,7 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_HAND_ACK] = "UPDATE hands SET acknowledged_at = ?3 WHERE webinar_id = ?1 "
                     "AND registration_id = ?2 AND acknowledged_at IS NULL",
     [ST_REG_OF_WEBINAR] = "SELECT 1 FROM registrations WHERE id = ?1 AND webinar_id = ?2",
+    [ST_REG_NAME] = "SELECT name FROM registrations WHERE id = ?1 AND webinar_id = ?2",
     [ST_SUBJ_QUESTIONS] = "SELECT body, state, created_at FROM questions "
                           "WHERE registration_id = ?1 ORDER BY id",
     [ST_SUBJ_CHAT] = "SELECT body, to_moderators, created_at, deleted_at FROM chat_messages "
@@ -325,13 +327,13 @@ static int questions_of(q_t *q, int64_t webinar_id, int64_t question_id, json_t 
     bool ok = a != NULL;
     int r;
     while (ok && (r = sqlite3_step(st)) == SQLITE_ROW)
-        ok = push(a, json_pack("{s:I,s:I,s:o,s:b,s:o,s:o,s:I,s:o}", "id",
+        ok = push(a, json_pack("{s:I,s:I,s:o,s:b,s:o,s:o,s:I,s:o,s:b}", "id",
                                (json_int_t)sqlite3_column_int64(st, 0), "registration_id",
                                (json_int_t)sqlite3_column_int64(st, 1), "name", text_json(st, 2),
                                "show_name", sqlite3_column_int(st, 3), "body", text_json(st, 4),
                                "state", text_json(st, 5), "upvotes",
                                (json_int_t)sqlite3_column_int64(st, 6), "asked_at",
-                               time_json(st, 7)));
+                               time_json(st, 7), "public", sqlite3_column_int(st, 8)));
     int rc = ok ? end(st, r) : (sqlite3_reset(st), -ENOMEM);
     if (rc < 0)
         json_decref(a);
@@ -889,6 +891,7 @@ static int question_add(q_t *q, lc_ix_job_t *j)
     sqlite3_bind_text(st, 3, j->text, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, j->flag);
     sqlite3_bind_int64(st, 5, j->now_ms);
+    sqlite3_bind_int(st, 6, j->questions_public);
     if ((rc = lc_wtx_step_done(q->tx, st)) < 0)
         return rc;
     return question_row(q, j, sqlite3_last_insert_rowid(lc_wtx_conn(q->tx)));
@@ -904,14 +907,15 @@ static int question_change(q_t *q, lc_ix_job_t *j)
     int r = sqlite3_step(st);
     int64_t asker = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     bool open = r == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 1), "open") == 0;
+    bool public = r == SQLITE_ROW && sqlite3_column_int(st, 2);
     int rc = end(st, r == SQLITE_ROW ? SQLITE_DONE : r);
     if (rc < 0)
         return rc;
     if (r != SQLITE_ROW)
         return LC_ENOTFOUND;
     if (j->op == LC_IX_QUESTION_UPVOTE) {
-        /* Only others' open questions (whether questions are public is the caller's check). */
-        if (asker == j->registration_id || !open)
+        /* Only others' open, public questions. */
+        if (asker == j->registration_id || !open || !public)
             return LC_ENOTFOUND;
         if (!(st = S(q, ST_UPVOTE_INSERT)))
             return LC_EDB;
@@ -1061,11 +1065,25 @@ static int hand(q_t *q, lc_ix_job_t *j)
         json_decref(list);
         return LC_ENOTFOUND;
     }
+    json_t *name = json_null();
+    if (!row && (st = S(q, ST_REG_NAME))) {
+        sqlite3_bind_int64(st, 1, j->registration_id);
+        sqlite3_bind_int64(st, 2, j->webinar_id);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            json_decref(name);
+            name = text_json(st, 0);
+            r = SQLITE_DONE;
+        }
+        rc = end(st, r);
+    }
     j->out = row ? json_incref(row)
-                 : json_pack("{s:I,s:n,s:b,s:n,s:n}", "registration_id",
-                             (json_int_t)j->registration_id, "name", "raised", 0, "raised_at",
-                             "acknowledged_at");
+                 : json_pack("{s:I,s:o,s:b,s:n,s:n}", "registration_id",
+                             (json_int_t)j->registration_id, "name", name, "raised", 0,
+                             "raised_at", "acknowledged_at");
     json_decref(list);
+    if (rc < 0)
+        return rc;
     return j->out ? 0 : -ENOMEM;
 }
 

@@ -40,7 +40,8 @@ int lc_db_poll_answers(lc_db_t *db, int64_t poll_id,
  * *out = [{"id", "question", "options": [{"id", "label"}], "answers": {"REG_ID": mask}}]. */
 int lc_db_poll_lead_answers(lc_db_t *db, int64_t webinar_id, json_t **out);
 /* Questions, oldest first: [{"id", "registration_id", "name", "show_name", "body", "state",
- * "upvotes", "asked_at"}]; question_id > 0: that one only. */
+ * "upvotes", "asked_at", "public"}]; question_id > 0: that one only. "public": whether other
+ * attendees see it (the webinar's questions_public when it was asked). */
 int lc_db_questions(lc_db_t *db, int64_t webinar_id, int64_t question_id, json_t **out);
 /* The ids of the webinar's questions this registration upvoted: [id, ...]. */
 int lc_db_question_upvoted(lc_db_t *db, int64_t webinar_id, int64_t registration_id,

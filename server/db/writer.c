@@ -14,7 +14,7 @@
 
 /* A batch is cut at this many jobs, so one transaction never grows without bound. */
 #define BATCH_MAX 4096
-#define STMT_CACHE 32
+#define STMT_CACHE 128
 /* The checkpointer copies the WAL back into the database at most this often, off the writer's
  * thread, so a COMMIT never pays for a checkpoint. */
 #define CHECKPOINT_EVERY_MS 1000
