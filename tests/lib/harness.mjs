@@ -271,6 +271,53 @@ export async function getJSON(url, opts) {
   return JSON.parse(r.body.toString('utf8'));
 }
 
+/* A strict RFC 4180 reader: records end with CRLF (the last one too); a field is either quoted
+ * ("" for a quote inside; CR, LF and commas allowed) or free of quotes, commas, CR and LF.
+ * `sameWidth` (default): every record has as many fields as the first (one table); false for a
+ * file of several tables one after the other. Returns the records as arrays of strings;
+ * anything else throws. */
+export function parseCsv(text, { sameWidth = true } = {}) {
+  const rows = [];
+  let row = [];
+  let i = 0;
+  const endRecord = () => {
+    if (sameWidth && rows.length && row.length !== rows[0].length)
+      throw new Error(`CSV: record ${rows.length + 1} has ${row.length} fields, not ` +
+        `${rows[0].length}`);
+    rows.push(row);
+    row = [];
+  };
+  while (i < text.length) {
+    let field = '';
+    if (text[i] === '"') {
+      // The closing quote is the first one not followed by another quote, skipping pairs.
+      let j = i + 1;
+      for (;;) {
+        const q = text.indexOf('"', j);
+        if (q < 0) throw new Error('CSV: a quoted field is not closed');
+        if (text[q + 1] === '"') { j = q + 2; continue; }
+        field = text.slice(i + 1, q).replaceAll('""', '"');
+        i = q + 1;
+        break;
+      }
+    } else {
+      const m = /[^,\r\n"]*/y;
+      m.lastIndex = i;
+      field = m.exec(text)[0];
+      i += field.length;
+      if (text[i] === '"' || text[i] === '\n')
+        throw new Error(`CSV: bare ${JSON.stringify(text[i])} at ${i}`);
+    }
+    row.push(field);
+    if (text[i] === ',') { i++; continue; }
+    if (text.startsWith('\r\n', i)) { i += 2; endRecord(); continue; }
+    throw new Error(i >= text.length ? 'CSV: the last record does not end with CRLF'
+      : `CSV: ${JSON.stringify(text[i])} after a field at ${i}`);
+  }
+  if (row.length) throw new Error('CSV: the last record does not end with CRLF');
+  return rows;
+}
+
 /* ---- the server --------------------------------------------------------------------------- */
 
 function requireBin() {
