@@ -25,7 +25,8 @@ static const char *const serve_opts[] = {"config", "http", "rtmp", "data-dir", "
                                          "rtmp-url", "log-level", "part-target", "segment-target",
                                          "window-segments", "grace", "low-latency", "demo",
                                          "secure-cookies", "session-idle", "session-lifetime",
-                                         "retention-interval", "privacy-notice", NULL};
+                                         "retention-interval", "privacy-notice", "events-ping",
+                                         NULL};
 static const char *const tool_opts[] = {"config", "http", "rtmp", "data-dir", "public-url",
                                         "rtmp-url", "log-level", NULL};
 

@@ -397,7 +397,9 @@ static void audience_due(lc_room_t *room, int64_t now)
 static void *room_main(void *arg)
 {
     lc_room_t *room = arg;
-    int64_t next_ping = lc_now_mono_ms() + LC_EVENTS_PING_MS;
+    int64_t ping_ms = room->app->cfg.events_ping_ms > 0 ? room->app->cfg.events_ping_ms
+                                                        : LC_EVENTS_PING_DEFAULT_MS;
+    int64_t next_ping = lc_now_mono_ms() + ping_ms;
     int64_t next_audience = 0;
     pthread_mutex_lock(&room->mu);
     while (!room->stopping) {
@@ -414,7 +416,7 @@ static void *room_main(void *arg)
         }
         if (now >= next_ping) {
             lc_events_ping(room->events);
-            next_ping = now + LC_EVENTS_PING_MS;
+            next_ping = now + ping_ms;
         }
         pthread_mutex_lock(&room->mu);
     }

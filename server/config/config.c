@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "events/events.h"
 
 typedef enum { OPT_STR, OPT_LEVEL, OPT_SECONDS_F, OPT_SECONDS_MS, OPT_INT, OPT_BOOL } opt_type_t;
 
@@ -60,6 +61,9 @@ static const opt_t options[] = {
      86400, "SECONDS",
      "how often expired personal data, logins and recordings are deleted; also at start "
      "(default 3600: hourly)"},
+    {"events-ping", OPT_SECONDS_MS, offsetof(lc_config_t, events_ping_ms), 0, 1, 300, "SECONDS",
+     "a comment on every idle live-event stream this often, so that proxies keep it open and "
+     "streams of vanished clients are closed (default 15)"},
     {"privacy-notice", STR(privacy_notice_file), "FILE",
      "the privacy notice (Art. 13 GDPR: who you are, how to reach you, your data protection "
      "officer) shown with every registration form whose organiser wrote none; UTF-8 text, at "
@@ -86,6 +90,7 @@ void lc_config_default(lc_config_t *cfg)
     cfg->session_idle_ms = 12 * 3600 * 1000LL;
     cfg->session_lifetime_ms = 7 * 24 * 3600 * 1000LL;
     cfg->retention_interval_ms = 3600 * 1000LL;
+    cfg->events_ping_ms = LC_EVENTS_PING_DEFAULT_MS;
 }
 
 static const opt_t *find_opt(const char *name)

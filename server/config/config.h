@@ -28,6 +28,7 @@ typedef struct {
     int64_t session_idle_ms;   /* --session-idle (seconds), default 12 h */
     int64_t session_lifetime_ms; /* --session-lifetime (seconds), default 7 days */
     int64_t retention_interval_ms; /* --retention-interval (seconds), default 1 hour */
+    int64_t events_ping_ms;        /* --events-ping (seconds), default 15 */
     char privacy_notice_file[PATH_MAX]; /* --privacy-notice: the server's default notice */
 } lc_config_t;
 

@@ -19,9 +19,10 @@ typedef struct lc_event_sub lc_event_sub_t;
 
 /* Events kept per webinar for readers that reconnect (Last-Event-ID). A power of two. */
 #define LC_EVENTS_RING 4096
-/* A comment line is sent on every idle stream this often, so that proxies keep it open (and a
- * client that went away is noticed: a suspended connection sees no disconnect). */
-#define LC_EVENTS_PING_MS 15000
+/* A comment line is sent on every idle stream this often by default (--events-ping), so that
+ * proxies keep it open (and a client that went away is noticed: a suspended connection sees no
+ * disconnect). */
+#define LC_EVENTS_PING_DEFAULT_MS 15000
 
 /* `epoch` names this log's lifetime in event ids ("EPOCH-SEQ"): ids of an earlier process are
  * not resumable. NULL when out of memory. */
@@ -68,7 +69,7 @@ ssize_t lc_event_sub_read(lc_event_sub_t *sub, char *buf, size_t max);
 /* Unsubscribes and frees. NULL-safe; sets *psub to NULL. */
 void lc_event_sub_free(lc_event_sub_t **psub);
 
-/* Marks a ping due on every reader and wakes them (called every LC_EVENTS_PING_MS). */
+/* Marks a ping due on every reader and wakes them (called every --events-ping). */
 void lc_events_ping(lc_events_t *ev);
 /* The distinct attendees with an open stream to the webinar. */
 size_t lc_events_audience(lc_events_t *ev, int64_t webinar_id);
