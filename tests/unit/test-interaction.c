@@ -240,17 +240,22 @@ static void test_questions_chat_hands(void **state)
     (void)state;
     setup();
     const char *why;
+    /* Questions 1 and 2 asked while questions were public, 3 in private. */
     for (int i = 0; i < 3; i++) {
         lc_ix_job_t *q = job(LC_IX_QUESTION_ADD, 1, 0);
         q->text = strdup("<b>why?</b>");
+        q->questions_public = i < 2;
         assert_int_equal(run(q, NULL, NULL), 0);
     }
+    assert_int_equal(temp_db_int("SELECT count(*) FROM questions WHERE public = 1"), 2);
     lc_ix_job_t *q = job(LC_IX_QUESTION_ADD, 1, 0);
     q->text = strdup("one too many");
     assert_int_equal(run(q, NULL, &why), LC_ELIMIT);
     assert_string_equal(why, "too_many");
-    /* Upvotes: not one's own, not twice. */
+    /* Upvotes: not one's own, not a private one, not twice. */
     lc_ix_job_t *u = job(LC_IX_QUESTION_UPVOTE, 1, 1);
+    assert_int_equal(run(u, NULL, NULL), LC_ENOTFOUND);
+    u = job(LC_IX_QUESTION_UPVOTE, 2, 3);
     assert_int_equal(run(u, NULL, NULL), LC_ENOTFOUND);
     json_t *row = NULL;
     u = job(LC_IX_QUESTION_UPVOTE, 2, 1);
