@@ -23,7 +23,10 @@
 static int reply_row(lc_req_t *req, lc_ix_job_t *done, int result, const char *what)
 {
     if (result < 0)
-        return lc_ix_reply_refusal(req, done, result, "registration_id", what);
+        return lc_ix_reply_refusal(req, done, result,
+                                   done->op == LC_IX_CHAT_ADD ? "to_registration_id"
+                                                              : "registration_id",
+                                   what);
     if (done->op == LC_IX_CHAT_DELETE || done->op == LC_IX_MUTE)
         return lc_reply_json_with(req, MHD_HTTP_NO_CONTENT, NULL, NULL);
     return lc_reply_json(req, done->op == LC_IX_CHAT_ADD ? MHD_HTTP_CREATED : MHD_HTTP_OK,
