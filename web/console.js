@@ -225,7 +225,8 @@
             el('p', { class: 'meta' }, el('strong', { text: who(q.name, q.registration_id) }),
               ' · ', t('q.upvotes', { n: q.upvotes }), ' · ', clock(q.asked_at),
               q.show_name && !live.settings.names_hidden ? null
-                : el('span', { class: 'tag', text: t('con.nameHidden') }))),
+                : el('span', { class: 'tag', text: t('con.nameHidden') }),
+              q.public ? null : el('span', { class: 'tag', text: t('con.qPrivate') }))),
           el('span', { class: 'row-actions' }, q.state === 'open'
             ? [b('con.markAnswered', 'answered'), b('con.dismiss', 'dismissed')]
             : b('con.reopen', 'open')));

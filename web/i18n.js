@@ -413,11 +413,14 @@ window.lcText = (function () {
     'con.filter.answered': ['Answered ({n})', 'Beantwortet ({n})'],
     'con.filter.dismissed': ['Dismissed ({n})', 'Verworfen ({n})'],
     'con.questionsPrivate': [
-      'Each question is seen only by its asker and the moderators.',
-      'Jede Frage sehen nur die fragende Person und die Moderation.'],
+      'New questions are seen only by their asker and the moderators.',
+      'Neue Fragen sehen nur die fragende Person und die Moderation.'],
     'con.questionsPublic': [
-      'Attendees see each other’s questions (not dismissed ones) and can upvote them.',
-      'Teilnehmende sehen die Fragen der anderen (außer verworfenen) und können sie unterstützen.'],
+      'New questions are public: attendees see them (until dismissed) and can upvote them. ' +
+        'Questions asked in private stay private.',
+      'Neue Fragen sind öffentlich: Teilnehmende sehen sie (bis sie verworfen werden) und können ' +
+        'sie unterstützen. Privat gestellte Fragen bleiben privat.'],
+    'con.qPrivate': ['private', 'privat'],
     'con.noQuestions': ['No questions here.', 'Hier keine Fragen.'],
     'con.markAnswered': ['Mark answered', 'Als beantwortet markieren'],
     'con.dismiss': ['Dismiss', 'Verwerfen'],
@@ -489,8 +492,8 @@ window.lcText = (function () {
     'con.ended': ['The webinar has ended.', 'Das Webinar ist beendet.'],
     'con.notLive': ['Nothing is live.', 'Gerade läuft nichts live.'],
     'set.questionsPublic': [
-      'Attendees see each other’s questions and can upvote them',
-      'Teilnehmende sehen die Fragen der anderen und können sie unterstützen'],
+      'Questions asked from now on are public: attendees see and upvote them',
+      'Ab jetzt gestellte Fragen sind öffentlich: Teilnehmende sehen und unterstützen sie'],
     'set.chatEnabled': ['Chat on', 'Chat an'],
     'conn.connecting': ['Connecting to live updates…', 'Verbindung für Live-Aktualisierungen wird aufgebaut…'],
     'conn.open': ['Live updates connected.', 'Live-Aktualisierungen verbunden.'],

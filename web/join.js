@@ -253,7 +253,7 @@
           el('p', { id: bodyId, class: 'text body', text: q.body }),
           el('p', { class: 'meta muted' }, q.mine ? null : [q.name || t('q.anonymous'), ' · '],
             meta.join(' · '))),
-        q.mine || !settings.questions_public || q.state !== 'open' ? null
+        q.mine || !q.public || q.state !== 'open' ? null
           : el('button', { type: 'button', class: 'small', 'data-k': 'up',
             'aria-describedby': bodyId, disabled: !!q.upvoted,
             text: t(q.upvoted ? 'q.upvoted' : 'q.upvote'), onclick: () => upvote(q) }));
@@ -262,10 +262,11 @@
     function renderQuestions() {
       const all = [...questions.values()];
       const mine = all.filter((q) => q.mine).sort((a, b) => b.id - a.id);
-      const others = settings.questions_public ? all.filter((q) => !q.mine &&
-        q.state !== 'dismissed').sort((a, b) => b.upvotes - a.upvotes || a.id - b.id) : [];
+      // A question is public or not as it was asked (the setting then), whatever it is now.
+      const others = all.filter((q) => !q.mine && q.public && q.state !== 'dismissed')
+        .sort((a, b) => b.upvotes - a.upvotes || a.id - b.id);
       $('my-questions-box').hidden = mine.length === 0;
-      $('public-questions-box').hidden = !settings.questions_public;
+      $('public-questions-box').hidden = !settings.questions_public && others.length === 0;
       $('public-none').hidden = others.length > 0;
       const sig = (q) => JSON.stringify([q, settings.questions_public, lcText.lang]);
       reconcile($('my-questions'), mine, (q) => q.id, sig, questionItem);

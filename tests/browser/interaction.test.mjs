@@ -166,6 +166,18 @@ test('a private question: the asker and the moderator see it, another attendee n
   await b.waitForSelector('#public-questions-box:not([hidden])', { timeout: 5000 });
   const after = await api(server, 'GET', `/api/admin/webinars/${w.id}`, { session: org });
   assert.equal(after.json.questions_public, true);
+  // A question asked from now on is public and Bob may upvote it; the one Ada asked in private
+  // stays private (checked once the public one has reached Bob: events arrive in order).
+  await a.fill('#question', 'And the roadmap?');
+  await a.click('#question-submit');
+  const pub = b.locator('#public-questions li', { hasText: 'And the roadmap?' });
+  await pub.waitFor({ timeout: 5000 });
+  await pub.getByRole('button', { name: 'Upvote' }).click();
+  await pub.getByRole('button', { name: 'Upvoted' }).waitFor({ timeout: 5000 });
+  assert.ok(!(await b.evaluate(() => document.body.innerText)).includes('next release'),
+    'the private question stays private');
+  await m.locator('#questions li', { hasText: 'And the roadmap?' }).filter({ hasText: '1 upvote' })
+    .waitFor({ timeout: 5000 });
   assertNoProblems();
 });
 
