@@ -16,6 +16,10 @@
 #define LC_IX_CHAT_CHARS 500
 #define LC_IX_QUESTIONS_PER_ATTENDEE 20
 #define LC_IX_CHAT_PER_10S 5
+/* Event streams open at once per join link (tabs, devices), and for all moderators of a
+ * webinar together: one link cannot hold thousands of connections. */
+#define LC_IX_STREAMS_PER_ATTENDEE 8
+#define LC_IX_STREAMS_MODERATORS 200
 
 /* ---- shared by the files of the interaction API (interaction.c) ---- */
 

@@ -167,10 +167,15 @@ static int stream(lc_req_t *req, const lc_webinar_t *w, int64_t me)
     if (!last)
         last = lc_req_query(req, "last_event_id");
     bool need_snapshot = false;
-    lc_event_sub_t *sub =
-        lc_events_subscribe(lc_room_events(app->room), w->id, me, last, &need_snapshot);
-    if (!sub)
-        return -ENOMEM;
+    lc_event_sub_t *sub = NULL;
+    int src = lc_events_subscribe(lc_room_events(app->room), w->id, me, last,
+                                  me ? LC_IX_STREAMS_PER_ATTENDEE : LC_IX_STREAMS_MODERATORS,
+                                  &need_snapshot, &sub);
+    if (src == -EMFILE)
+        return lc_reply_error(req, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_streams",
+                              "too many live-event streams are open for this link; close a tab");
+    if (src < 0)
+        return src;
     if (need_snapshot) {
         json_t *snap = NULL;
         int rc = me ? attendee_snapshot(app, w, me, &snap) : moderator_snapshot(app, w, &snap);

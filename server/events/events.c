@@ -14,6 +14,7 @@
 
 #define RING_MASK (LC_EVENTS_RING - 1)
 #define BUCKETS 256
+#define READER_BUCKETS 1024 /* per webinar: open streams per registration */
 
 typedef struct {
     int64_t seq;
@@ -24,12 +25,21 @@ typedef struct {
     size_t att_len;
 } event_t;
 
+/* How many streams one registration has open (0: moderators). */
+typedef struct reader {
+    struct reader *next;
+    int64_t reg;
+    int streams;
+} reader_t;
+
 typedef struct hub {
     struct hub *next; /* in its bucket */
     int64_t webinar_id;
     pthread_mutex_t mu;
     int64_t seq; /* the last event's */
     lc_event_sub_t *subs;
+    reader_t *readers[READER_BUCKETS];
+    size_t attendees; /* registrations (not moderators) with a stream open */
     event_t ring[LC_EVENTS_RING];
 } hub_t;
 
@@ -83,6 +93,11 @@ void lc_events_free(lc_events_t **pev)
             next = h->next;
             for (int i = 0; i < LC_EVENTS_RING; i++)
                 event_clear(&h->ring[i]);
+            for (int i = 0; i < READER_BUCKETS; i++)
+                for (reader_t *r = h->readers[i], *rn; r; r = rn) {
+                    rn = r->next;
+                    free(r);
+                }
             pthread_mutex_destroy(&h->mu);
             free(h);
         }
@@ -191,19 +206,38 @@ int lc_events_parse_id(const char *id, int64_t *epoch, int64_t *seq)
     return 0;
 }
 
-lc_event_sub_t *lc_events_subscribe(lc_events_t *ev, int64_t webinar_id, int64_t registration_id,
-                                    const char *last_event_id, bool *snapshot)
+static reader_t **reader_slot(hub_t *h, int64_t reg)
+{
+    reader_t **p = &h->readers[(uint64_t)reg * 0x9E3779B97F4A7C15ull >> 54];
+    while (*p && (*p)->reg != reg)
+        p = &(*p)->next;
+    return p;
+}
+
+int lc_events_subscribe(lc_events_t *ev, int64_t webinar_id, int64_t registration_id,
+                        const char *last_event_id, int max_streams, bool *snapshot,
+                        lc_event_sub_t **out)
 {
     hub_t *h = hub_get(ev, webinar_id, true);
     lc_event_sub_t *s = h ? calloc(1, sizeof *s) : NULL;
     if (!s)
-        return NULL;
+        return -ENOMEM;
     s->hub = h;
     s->ev = ev;
     s->reg = registration_id;
     int64_t epoch, seq;
     bool resumable = lc_events_parse_id(last_event_id, &epoch, &seq) == 0 && epoch == ev->epoch;
     pthread_mutex_lock(&h->mu);
+    reader_t **slot = reader_slot(h, registration_id);
+    if (!*slot && (*slot = calloc(1, sizeof **slot)))
+        (*slot)->reg = registration_id;
+    if (!*slot || (max_streams > 0 && (*slot)->streams >= max_streams)) {
+        pthread_mutex_unlock(&h->mu);
+        free(s);
+        return *slot ? -EMFILE : -ENOMEM;
+    }
+    if ((*slot)->streams++ == 0 && registration_id > 0)
+        h->attendees++;
     /* Resumable when every event after `seq` is still in the ring. */
     if (resumable && seq <= h->seq && h->seq - seq <= LC_EVENTS_RING) {
         s->pos = seq;
@@ -217,7 +251,8 @@ lc_event_sub_t *lc_events_subscribe(lc_events_t *ev, int64_t webinar_id, int64_t
         h->subs->prev = s;
     h->subs = s;
     pthread_mutex_unlock(&h->mu);
-    return s;
+    *out = s;
+    return 0;
 }
 
 int lc_event_sub_snapshot(lc_event_sub_t *sub, json_t *data)
@@ -315,6 +350,13 @@ void lc_event_sub_free(lc_event_sub_t **psub)
         h->subs = s->next;
     if (s->next)
         s->next->prev = s->prev;
+    reader_t **slot = reader_slot(h, s->reg), *r = *slot;
+    if (r && --r->streams == 0) {
+        *slot = r->next;
+        free(r);
+        if (s->reg > 0)
+            h->attendees--;
+    }
     pthread_mutex_unlock(&h->mu);
     free(s->pending);
     free(s);
@@ -349,34 +391,15 @@ static void ping_hub(hub_t *h, void *opaque)
 
 void lc_events_ping(lc_events_t *ev) { each_hub(ev, ping_hub, NULL); }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 size_t lc_events_audience(lc_events_t *ev, int64_t webinar_id)
 {
     hub_t *h = hub_get(ev, webinar_id, false);
     if (!h)
         return 0;
-    size_t n = 0, cap = 0, distinct = 0;
-    int64_t *ids = NULL;
     pthread_mutex_lock(&h->mu);
-    for (lc_event_sub_t *s = h->subs; s; s = s->next)
-        cap += s->reg > 0;
-    ids = cap ? malloc(cap * sizeof *ids) : NULL;
-    for (lc_event_sub_t *s = h->subs; ids && s; s = s->next)
-        if (s->reg > 0)
-            ids[n++] = s->reg;
+    size_t n = h->attendees;
     pthread_mutex_unlock(&h->mu);
-    if (!ids)
-        return cap; /* out of memory: connections rather than people */
-    qsort(ids, n, sizeof *ids, cmp_i64);
-    for (size_t i = 0; i < n; i++)
-        distinct += i == 0 || ids[i] != ids[i - 1];
-    free(ids);
-    return distinct;
+    return n;
 }
 
 int64_t lc_events_last_seq(lc_events_t *ev, int64_t webinar_id)

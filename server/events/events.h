@@ -51,9 +51,12 @@ typedef void (*lc_events_wake_cb)(void *opaque);
  * everything after it; otherwise *snapshot is set: the caller must build the reader's snapshot
  * from the database and give it with lc_event_sub_snapshot before the first read (events
  * published meanwhile follow it; every event carries whole objects, so one the snapshot already
- * reflects does no harm). NULL when out of memory. */
-lc_event_sub_t *lc_events_subscribe(lc_events_t *ev, int64_t webinar_id, int64_t registration_id,
-                                    const char *last_event_id, bool *snapshot);
+ * reflects does no harm). At most `max_streams` readers per registration of a webinar (all
+ * moderators together count as registration 0; 0: no limit): one link cannot hold thousands of
+ * connections. 0 and *out, -EMFILE over the limit, or -ENOMEM. */
+int lc_events_subscribe(lc_events_t *ev, int64_t webinar_id, int64_t registration_id,
+                        const char *last_event_id, int max_streams, bool *snapshot,
+                        lc_event_sub_t **out);
 /* Queues the snapshot frame (`event: snapshot`, borrowed) as the reader's first: 0 or
  * -ENOMEM. */
 int lc_event_sub_snapshot(lc_event_sub_t *sub, json_t *data);

@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 5; i++)
         lc_events_publish(ev, 1, "chat", o, o, LC_EVENTS_ALL_ATTENDEES);
     bool snapshot = false;
-    lc_event_sub_t *s = lc_events_subscribe(ev, 1, 3, id, &snapshot);
+    lc_event_sub_t *s = NULL;
+    lc_events_subscribe(ev, 1, 3, id, 0, &snapshot, &s);
     bool resumable = parsed == 0 && epoch == 7 && seq <= 5;
     if (s && snapshot == resumable)
         abort();

@@ -363,6 +363,24 @@ test('events and actions: only attendees in the room; unknown links 404; moderat
     'not_found');
 });
 
+test('events: one join link holds at most 8 streams at once (429 too_many_streams); a closed ' +
+  'one frees its place', async () => {
+  const { people: [p, q] } = await room('Stream limit', { people: 2 });
+  const streams = [];
+  for (let i = 0; i < 8; i++) streams.push(await attendee(p));
+  assertError(await openEvents(server.url(`/api/join/${p.token}/events`)), 429, 'too_many_streams');
+  const other = await attendee(q); // another link is not affected
+  await streams.pop().close();
+  // The server notices the close when a write to it fails: within two pings (2 s here).
+  await waitFor(async () => {
+    const s = await openEvents(server.url(`/api/join/${p.token}/events`));
+    if (s.status !== 200) return false;
+    streams.push(s);
+    return true;
+  }, 10000, 'a place freed by a closed stream', 500);
+  for (const s of [...streams, other]) await s.close();
+});
+
 test('an attendee never receives another attendee\'s private question, private chat, hand or ' +
   'vote', async () => {
   const { w, people: [a, b], mod, sa, sb } = await watchedRoom('Private things',

@@ -51,6 +51,15 @@ static void publish(lc_events_t *ev, int64_t webinar, const char *type, const ch
     json_decref(a);
 }
 
+/* A reader without a stream limit (the test fails when it cannot subscribe). */
+static lc_event_sub_t *subscribe(lc_events_t *ev, int64_t webinar, int64_t reg, const char *last,
+                                 bool *snap)
+{
+    lc_event_sub_t *s = NULL;
+    assert_int_equal(lc_events_subscribe(ev, webinar, reg, last, 0, snap, &s), 0);
+    return s;
+}
+
 static int wakes;
 static void on_wake(void *opaque)
 {
@@ -63,10 +72,10 @@ static void test_audiences(void **state)
     (void)state;
     lc_events_t *ev = lc_events_new(EPOCH);
     bool snap;
-    lc_event_sub_t *mod = lc_events_subscribe(ev, 1, 0, NULL, &snap);
-    lc_event_sub_t *a = lc_events_subscribe(ev, 1, 10, NULL, &snap);
-    lc_event_sub_t *b = lc_events_subscribe(ev, 1, 11, NULL, &snap);
-    lc_event_sub_t *other = lc_events_subscribe(ev, 2, 10, NULL, &snap);
+    lc_event_sub_t *mod = subscribe(ev, 1, 0, NULL, &snap);
+    lc_event_sub_t *a = subscribe(ev, 1, 10, NULL, &snap);
+    lc_event_sub_t *b = subscribe(ev, 1, 11, NULL, &snap);
+    lc_event_sub_t *other = subscribe(ev, 2, 10, NULL, &snap);
     assert_true(snap);
     lc_event_sub_set_wake(b, on_wake, NULL);
     wakes = 0;
@@ -109,7 +118,7 @@ static void test_resume_and_snapshot(void **state)
         publish(ev, 1, "chat", "m", "a", LC_EVENTS_ALL_ATTENDEES);
     bool snap = false;
     /* After id 77-3: events 4 and 5, no snapshot. */
-    lc_event_sub_t *s = lc_events_subscribe(ev, 1, 10, "77-3", &snap);
+    lc_event_sub_t *s = subscribe(ev, 1, 10, "77-3", &snap);
     assert_false(snap);
     char *t = drain(s, 4096);
     assert_int_equal(count(t, "event: chat"), 2);
@@ -121,7 +130,7 @@ static void test_resume_and_snapshot(void **state)
     const char *bad[] = {"12-3", "77-99", "77", "-3", "77-", "77-3x", "x-1", "", "77--1",
                          "99999999999999999999-1", NULL};
     for (int i = 0; bad[i]; i++) {
-        s = lc_events_subscribe(ev, 1, 10, bad[i], &snap);
+        s = subscribe(ev, 1, 10, bad[i], &snap);
         assert_true(snap);
         json_t *data = json_pack("{s:s}", "state", "all");
         assert_int_equal(lc_event_sub_snapshot(s, data), 0);
@@ -140,7 +149,7 @@ static void test_large_frame_in_pieces(void **state)
     (void)state;
     lc_events_t *ev = lc_events_new(EPOCH);
     bool snap;
-    lc_event_sub_t *s = lc_events_subscribe(ev, 1, 10, NULL, &snap);
+    lc_event_sub_t *s = subscribe(ev, 1, 10, NULL, &snap);
     char *big = malloc(20001);
     memset(big, 'x', 20000);
     big[20000] = 0;
@@ -161,17 +170,17 @@ static void test_fallen_behind(void **state)
     (void)state;
     lc_events_t *ev = lc_events_new(EPOCH);
     bool snap;
-    lc_event_sub_t *s = lc_events_subscribe(ev, 1, 10, NULL, &snap);
+    lc_event_sub_t *s = subscribe(ev, 1, 10, NULL, &snap);
     for (int i = 0; i < LC_EVENTS_RING + 1; i++)
         publish(ev, 1, "chat", "m", "a", LC_EVENTS_ALL_ATTENDEES);
     char buf[256];
     assert_int_equal(lc_event_sub_read(s, buf, sizeof buf), -EPIPE);
     lc_event_sub_free(&s);
     /* An id that old is not resumable either. */
-    s = lc_events_subscribe(ev, 1, 10, "77-0", &snap);
+    s = subscribe(ev, 1, 10, "77-0", &snap);
     assert_true(snap);
     lc_event_sub_free(&s);
-    s = lc_events_subscribe(ev, 1, 10, "77-1", &snap);
+    s = subscribe(ev, 1, 10, "77-1", &snap);
     assert_false(snap);
     lc_event_sub_free(&s);
     lc_events_free(&ev);
@@ -182,7 +191,7 @@ static void test_ping(void **state)
     (void)state;
     lc_events_t *ev = lc_events_new(EPOCH);
     bool snap;
-    lc_event_sub_t *s = lc_events_subscribe(ev, 4, 0, NULL, &snap);
+    lc_event_sub_t *s = subscribe(ev, 4, 0, NULL, &snap);
     lc_event_sub_set_wake(s, on_wake, NULL);
     char buf[64];
     assert_int_equal(lc_event_sub_read(s, buf, sizeof buf), 0);
@@ -194,6 +203,34 @@ static void test_ping(void **state)
     assert_memory_equal(buf, ": ping\n\n", 8);
     assert_int_equal(lc_event_sub_read(s, buf, sizeof buf), 0);
     lc_event_sub_free(&s);
+    lc_events_free(&ev);
+}
+
+static void test_stream_limit_and_audience(void **state)
+{
+    (void)state;
+    lc_events_t *ev = lc_events_new(EPOCH);
+    bool snap;
+    lc_event_sub_t *subs[3] = {NULL}, *extra = NULL, *mod = NULL, *other = NULL;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(lc_events_subscribe(ev, 1, 10, NULL, 3, &snap, &subs[i]), 0);
+    /* A fourth stream of the same link is refused; another link, a moderator are not. */
+    assert_int_equal(lc_events_subscribe(ev, 1, 10, NULL, 3, &snap, &extra), -EMFILE);
+    assert_null(extra);
+    assert_int_equal(lc_events_subscribe(ev, 1, 11, NULL, 3, &snap, &other), 0);
+    assert_int_equal(lc_events_subscribe(ev, 1, 0, NULL, 3, &snap, &mod), 0);
+    /* Distinct attendees: two (three streams of one count once; moderators not at all). */
+    assert_int_equal(lc_events_audience(ev, 1), 2);
+    lc_event_sub_free(&subs[0]);
+    assert_int_equal(lc_events_audience(ev, 1), 2);
+    assert_int_equal(lc_events_subscribe(ev, 1, 10, NULL, 3, &snap, &extra), 0);
+    lc_event_sub_free(&subs[1]);
+    lc_event_sub_free(&subs[2]);
+    lc_event_sub_free(&extra);
+    assert_int_equal(lc_events_audience(ev, 1), 1);
+    lc_event_sub_free(&other);
+    assert_int_equal(lc_events_audience(ev, 1), 0);
+    lc_event_sub_free(&mod);
     lc_events_free(&ev);
 }
 
@@ -219,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_large_frame_in_pieces),
         cmocka_unit_test(test_fallen_behind),
         cmocka_unit_test(test_ping),
+        cmocka_unit_test(test_stream_limit_and_audience),
         cmocka_unit_test(test_parse_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
