@@ -445,7 +445,7 @@ lc_room_t *lc_room_start(lc_app_t *app, int *err)
     for (size_t i = 0; i < sizeof epoch_bytes; i++)
         epoch = epoch << 8 | epoch_bytes[i];
     room->app = app;
-    room->events = lc_events_new(epoch);
+    room->events = lc_events_new(epoch, LC_EVENTS_IDLE_MS);
     if (!room->events) {
         rc = -ENOMEM;
         goto fail;

@@ -35,6 +35,9 @@ typedef struct reader {
 typedef struct hub {
     struct hub *next; /* in its bucket */
     int64_t webinar_id;
+    int64_t epoch;   /* names this hub's lifetime in its event ids */
+    int refs;        /* users between hub_get and hub_put (a reader holds one); under ev->mu */
+    int64_t used_ms; /* CLOCK_MONOTONIC, the last get or put; under ev->mu */
     pthread_mutex_t mu;
     int64_t seq; /* the last event's */
     lc_event_sub_t *subs;
@@ -44,8 +47,10 @@ typedef struct hub {
 } hub_t;
 
 struct lc_events {
-    pthread_mutex_t mu; /* the buckets */
+    pthread_mutex_t mu; /* the buckets, and each hub's refs and used_ms */
     int64_t epoch;
+    int64_t hubs_made; /* hub n's ids carry epoch + n: a hub made anew never resumes old ids */
+    int64_t idle_ms;   /* a hub unused this long is freed */
     hub_t *buckets[BUCKETS];
 };
 
@@ -65,13 +70,14 @@ struct lc_event_sub {
 
 static const char PING[] = ": ping\n\n";
 
-lc_events_t *lc_events_new(int64_t epoch)
+lc_events_t *lc_events_new(int64_t epoch, int64_t idle_ms)
 {
     lc_events_t *ev = calloc(1, sizeof *ev);
     if (!ev)
         return NULL;
     pthread_mutex_init(&ev->mu, NULL);
     ev->epoch = epoch;
+    ev->idle_ms = idle_ms;
     return ev;
 }
 
@@ -80,6 +86,19 @@ static void event_clear(event_t *e)
     free(e->mod);
     free(e->att);
     memset(e, 0, sizeof *e);
+}
+
+static void hub_free(hub_t *h)
+{
+    for (int i = 0; i < LC_EVENTS_RING; i++)
+        event_clear(&h->ring[i]);
+    for (int i = 0; i < READER_BUCKETS; i++)
+        for (reader_t *r = h->readers[i], *rn; r; r = rn) {
+            rn = r->next;
+            free(r);
+        }
+    pthread_mutex_destroy(&h->mu);
+    free(h);
 }
 
 void lc_events_free(lc_events_t **pev)
@@ -91,15 +110,7 @@ void lc_events_free(lc_events_t **pev)
         hub_t *next;
         for (hub_t *h = ev->buckets[b]; h; h = next) {
             next = h->next;
-            for (int i = 0; i < LC_EVENTS_RING; i++)
-                event_clear(&h->ring[i]);
-            for (int i = 0; i < READER_BUCKETS; i++)
-                for (reader_t *r = h->readers[i], *rn; r; r = rn) {
-                    rn = r->next;
-                    free(r);
-                }
-            pthread_mutex_destroy(&h->mu);
-            free(h);
+            hub_free(h);
         }
     }
     pthread_mutex_destroy(&ev->mu);
@@ -107,9 +118,10 @@ void lc_events_free(lc_events_t **pev)
     *pev = NULL;
 }
 
-/* The webinar's hub, created on first use (hubs live as long as the table: a few hundred KiB
- * each, one per webinar that had live events since the start). NULL when out of memory, or
- * when `create` is false and there is none. */
+/* The webinar's hub, created on first use, with a reference the caller gives back with
+ * hub_put (a reader keeps its own until it is freed). A hub is ~200 KiB: one nobody used for
+ * idle_ms is freed by lc_events_ping. NULL when out of memory, or when `create` is false and
+ * there is none. */
 static hub_t *hub_get(lc_events_t *ev, int64_t webinar_id, bool create)
 {
     unsigned b = (unsigned)((uint64_t)webinar_id * 0x9E3779B97F4A7C15ull >> 56) % BUCKETS;
@@ -121,13 +133,28 @@ static hub_t *hub_get(lc_events_t *ev, int64_t webinar_id, bool create)
         h = calloc(1, sizeof *h);
         if (h) {
             h->webinar_id = webinar_id;
+            h->epoch = ev->epoch + ev->hubs_made++;
             pthread_mutex_init(&h->mu, NULL);
             h->next = ev->buckets[b];
             ev->buckets[b] = h;
         }
     }
+    if (h) {
+        h->refs++;
+        h->used_ms = lc_now_mono_ms();
+    }
     pthread_mutex_unlock(&ev->mu);
     return h;
+}
+
+static void hub_put(lc_events_t *ev, hub_t *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&ev->mu);
+    h->refs--;
+    h->used_ms = lc_now_mono_ms();
+    pthread_mutex_unlock(&ev->mu);
 }
 
 /* A complete SSE frame: "id: EPOCH-SEQ\nevent: TYPE\ndata: JSON\n\n" (compact JSON has no line
@@ -168,9 +195,9 @@ int64_t lc_events_publish(lc_events_t *ev, int64_t webinar_id, const char *type,
     int64_t seq = h->seq + 1;
     event_t e = {.seq = seq, .att_reg = att ? att_reg : LC_EVENTS_NO_ATTENDEE};
     if (mod_s)
-        e.mod = frame(ev->epoch, seq, type, mod_s, &e.mod_len);
+        e.mod = frame(h->epoch, seq, type, mod_s, &e.mod_len);
     if (att_s)
-        e.att = frame(ev->epoch, seq, type, att_s, &e.att_len);
+        e.att = frame(h->epoch, seq, type, att_s, &e.att_len);
     if ((mod_s && !e.mod) || (att_s && !e.att)) {
         pthread_mutex_unlock(&h->mu);
         event_clear(&e);
@@ -185,6 +212,7 @@ int64_t lc_events_publish(lc_events_t *ev, int64_t webinar_id, const char *type,
     pthread_mutex_unlock(&h->mu);
     rc = seq;
 out:
+    hub_put(ev, h);
     free(mod_s);
     free(att_s);
     return rc;
@@ -220,21 +248,25 @@ int lc_events_subscribe(lc_events_t *ev, int64_t webinar_id, int64_t registratio
 {
     hub_t *h = hub_get(ev, webinar_id, true);
     lc_event_sub_t *s = h ? calloc(1, sizeof *s) : NULL;
-    if (!s)
+    if (!s) {
+        hub_put(ev, h);
         return -ENOMEM;
+    }
     s->hub = h;
     s->ev = ev;
     s->reg = registration_id;
     int64_t epoch, seq;
-    bool resumable = lc_events_parse_id(last_event_id, &epoch, &seq) == 0 && epoch == ev->epoch;
+    bool resumable = lc_events_parse_id(last_event_id, &epoch, &seq) == 0 && epoch == h->epoch;
     pthread_mutex_lock(&h->mu);
     reader_t **slot = reader_slot(h, registration_id);
     if (!*slot && (*slot = calloc(1, sizeof **slot)))
         (*slot)->reg = registration_id;
     if (!*slot || (max_streams > 0 && (*slot)->streams >= max_streams)) {
+        int rc = *slot ? -EMFILE : -ENOMEM;
         pthread_mutex_unlock(&h->mu);
+        hub_put(ev, h);
         free(s);
-        return *slot ? -EMFILE : -ENOMEM;
+        return rc;
     }
     if ((*slot)->streams++ == 0 && registration_id > 0)
         h->attendees++;
@@ -262,7 +294,7 @@ int lc_event_sub_snapshot(lc_event_sub_t *sub, json_t *data)
         return -ENOMEM;
     pthread_mutex_lock(&sub->hub->mu);
     free(sub->pending);
-    sub->pending = frame(sub->ev->epoch, sub->pos, "snapshot", s, &sub->pending_len);
+    sub->pending = frame(sub->hub->epoch, sub->pos, "snapshot", s, &sub->pending_len);
     sub->pending_off = 0;
     bool ok = sub->pending != NULL;
     pthread_mutex_unlock(&sub->hub->mu);
@@ -358,38 +390,39 @@ void lc_event_sub_free(lc_event_sub_t **psub)
             h->attendees--;
     }
     pthread_mutex_unlock(&h->mu);
+    hub_put(s->ev, h);
     free(s->pending);
     free(s);
     *psub = NULL;
 }
 
-/* Calls fn on every hub (the table's lock is held only to take the list: hubs are never freed
- * before the table). */
-static void each_hub(lc_events_t *ev, void (*fn)(hub_t *h, void *opaque), void *opaque)
+/* Pings every reader, and frees the hubs nobody used for idle_ms (no reader, no publisher
+ * meanwhile): their ring is the bulk of this module's memory. The table's lock is held
+ * throughout, so no hub is taken meanwhile; each hub's own lock inside it (the one order). */
+void lc_events_ping(lc_events_t *ev)
 {
+    int64_t now = lc_now_mono_ms();
+    pthread_mutex_lock(&ev->mu);
     for (int b = 0; b < BUCKETS; b++) {
-        pthread_mutex_lock(&ev->mu);
-        hub_t *h = ev->buckets[b];
-        pthread_mutex_unlock(&ev->mu);
-        /* New hubs are pushed at the head: walking from a taken head is safe. */
-        for (; h; h = h->next)
-            fn(h, opaque);
+        for (hub_t **p = &ev->buckets[b]; *p;) {
+            hub_t *h = *p;
+            if (h->refs == 0 && now - h->used_ms >= ev->idle_ms) {
+                *p = h->next;
+                hub_free(h);
+                continue;
+            }
+            pthread_mutex_lock(&h->mu);
+            for (lc_event_sub_t *s = h->subs; s; s = s->next) {
+                s->ping_due = true;
+                if (s->wake)
+                    s->wake(s->wake_opaque);
+            }
+            pthread_mutex_unlock(&h->mu);
+            p = &h->next;
+        }
     }
+    pthread_mutex_unlock(&ev->mu);
 }
-
-static void ping_hub(hub_t *h, void *opaque)
-{
-    (void)opaque;
-    pthread_mutex_lock(&h->mu);
-    for (lc_event_sub_t *s = h->subs; s; s = s->next) {
-        s->ping_due = true;
-        if (s->wake)
-            s->wake(s->wake_opaque);
-    }
-    pthread_mutex_unlock(&h->mu);
-}
-
-void lc_events_ping(lc_events_t *ev) { each_hub(ev, ping_hub, NULL); }
 
 size_t lc_events_audience(lc_events_t *ev, int64_t webinar_id)
 {
@@ -399,6 +432,7 @@ size_t lc_events_audience(lc_events_t *ev, int64_t webinar_id)
     pthread_mutex_lock(&h->mu);
     size_t n = h->attendees;
     pthread_mutex_unlock(&h->mu);
+    hub_put(ev, h);
     return n;
 }
 
@@ -410,5 +444,6 @@ int64_t lc_events_last_seq(lc_events_t *ev, int64_t webinar_id)
     pthread_mutex_lock(&h->mu);
     int64_t seq = h->seq;
     pthread_mutex_unlock(&h->mu);
+    hub_put(ev, h);
     return seq;
 }

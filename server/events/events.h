@@ -24,9 +24,12 @@ typedef struct lc_event_sub lc_event_sub_t;
  * disconnect). */
 #define LC_EVENTS_PING_DEFAULT_MS 15000
 
-/* `epoch` names this log's lifetime in event ids ("EPOCH-SEQ"): ids of an earlier process are
- * not resumable. NULL when out of memory. */
-lc_events_t *lc_events_new(int64_t epoch);
+/* Event ids are "EPOCH-SEQ": a webinar's log gets `epoch` + n, n counting the logs made by this
+ * table, so ids of an earlier process (another random `epoch`) or of a log since freed are not
+ * resumable. A webinar's log (~200 KiB) that nobody read or wrote for `idle_ms` is freed by
+ * lc_events_ping. NULL when out of memory. */
+#define LC_EVENTS_IDLE_MS (30 * 60 * 1000LL)
+lc_events_t *lc_events_new(int64_t epoch, int64_t idle_ms);
 /* No reader may be subscribed any more. NULL-safe; sets *pev to NULL. */
 void lc_events_free(lc_events_t **pev);
 
@@ -72,7 +75,8 @@ ssize_t lc_event_sub_read(lc_event_sub_t *sub, char *buf, size_t max);
 /* Unsubscribes and frees. NULL-safe; sets *psub to NULL. */
 void lc_event_sub_free(lc_event_sub_t **psub);
 
-/* Marks a ping due on every reader and wakes them (called every --events-ping). */
+/* Marks a ping due on every reader and wakes them (called every --events-ping); frees the logs
+ * idle for `idle_ms`. */
 void lc_events_ping(lc_events_t *ev);
 /* The distinct attendees with an open stream to the webinar. */
 size_t lc_events_audience(lc_events_t *ev, int64_t webinar_id);

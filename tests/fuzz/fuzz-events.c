@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int parsed = lc_events_parse_id(id, &epoch, &seq);
     if (parsed == 0 && (epoch < 0 || seq < 0))
         abort();
-    lc_events_t *ev = lc_events_new(7);
+    lc_events_t *ev = lc_events_new(7, LC_EVENTS_IDLE_MS);
     json_t *o = json_pack("{s:s}", "k", "v");
     for (int i = 0; i < 5; i++)
         lc_events_publish(ev, 1, "chat", o, o, LC_EVENTS_ALL_ATTENDEES);

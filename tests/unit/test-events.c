@@ -70,7 +70,7 @@ static void on_wake(void *opaque)
 static void test_audiences(void **state)
 {
     (void)state;
-    lc_events_t *ev = lc_events_new(EPOCH);
+    lc_events_t *ev = lc_events_new(EPOCH, LC_EVENTS_IDLE_MS);
     bool snap;
     lc_event_sub_t *mod = subscribe(ev, 1, 0, NULL, &snap);
     lc_event_sub_t *a = subscribe(ev, 1, 10, NULL, &snap);
@@ -113,7 +113,7 @@ static void test_audiences(void **state)
 static void test_resume_and_snapshot(void **state)
 {
     (void)state;
-    lc_events_t *ev = lc_events_new(EPOCH);
+    lc_events_t *ev = lc_events_new(EPOCH, LC_EVENTS_IDLE_MS);
     for (int i = 0; i < 5; i++)
         publish(ev, 1, "chat", "m", "a", LC_EVENTS_ALL_ATTENDEES);
     bool snap = false;
@@ -147,7 +147,7 @@ static void test_resume_and_snapshot(void **state)
 static void test_large_frame_in_pieces(void **state)
 {
     (void)state;
-    lc_events_t *ev = lc_events_new(EPOCH);
+    lc_events_t *ev = lc_events_new(EPOCH, LC_EVENTS_IDLE_MS);
     bool snap;
     lc_event_sub_t *s = subscribe(ev, 1, 10, NULL, &snap);
     char *big = malloc(20001);
@@ -168,7 +168,7 @@ static void test_large_frame_in_pieces(void **state)
 static void test_fallen_behind(void **state)
 {
     (void)state;
-    lc_events_t *ev = lc_events_new(EPOCH);
+    lc_events_t *ev = lc_events_new(EPOCH, LC_EVENTS_IDLE_MS);
     bool snap;
     lc_event_sub_t *s = subscribe(ev, 1, 10, NULL, &snap);
     for (int i = 0; i < LC_EVENTS_RING + 1; i++)
@@ -189,7 +189,7 @@ static void test_fallen_behind(void **state)
 static void test_ping(void **state)
 {
     (void)state;
-    lc_events_t *ev = lc_events_new(EPOCH);
+    lc_events_t *ev = lc_events_new(EPOCH, LC_EVENTS_IDLE_MS);
     bool snap;
     lc_event_sub_t *s = subscribe(ev, 4, 0, NULL, &snap);
     lc_event_sub_set_wake(s, on_wake, NULL);
@@ -209,7 +209,7 @@ static void test_ping(void **state)
 static void test_stream_limit_and_audience(void **state)
 {
     (void)state;
-    lc_events_t *ev = lc_events_new(EPOCH);
+    lc_events_t *ev = lc_events_new(EPOCH, LC_EVENTS_IDLE_MS);
     bool snap;
     lc_event_sub_t *subs[3] = {NULL}, *extra = NULL, *mod = NULL, *other = NULL;
     for (int i = 0; i < 3; i++)
@@ -231,6 +231,37 @@ static void test_stream_limit_and_audience(void **state)
     lc_event_sub_free(&other);
     assert_int_equal(lc_events_audience(ev, 1), 0);
     lc_event_sub_free(&mod);
+    lc_events_free(&ev);
+}
+
+static void test_idle_log_freed(void **state)
+{
+    (void)state;
+    lc_events_t *ev = lc_events_new(EPOCH, 0); /* idle at once */
+    bool snap;
+    lc_event_sub_t *s = subscribe(ev, 1, 10, NULL, &snap);
+    publish(ev, 1, "chat", "m", "a", LC_EVENTS_ALL_ATTENDEES);
+    char *t = drain(s, 4096);
+    assert_non_null(strstr(t, "id: 77-1\n"));
+    free(t);
+    /* A reader keeps the log alive through pings. */
+    lc_events_ping(ev);
+    assert_int_equal(lc_events_last_seq(ev, 1), 1);
+    lc_event_sub_free(&s);
+    lc_events_ping(ev);
+    assert_int_equal(lc_events_last_seq(ev, 1), 0); /* freed */
+    /* Made anew under the next epoch: the old id asks for a snapshot, new ids are 78-. */
+    s = subscribe(ev, 1, 10, "77-1", &snap);
+    assert_true(snap);
+    publish(ev, 1, "chat", "m", "a", LC_EVENTS_ALL_ATTENDEES);
+    json_t *data = json_object();
+    assert_int_equal(lc_event_sub_snapshot(s, data), 0);
+    json_decref(data);
+    t = drain(s, 4096);
+    assert_non_null(strstr(t, "id: 78-0\nevent: snapshot"));
+    assert_non_null(strstr(t, "id: 78-1\nevent: chat"));
+    free(t);
+    lc_event_sub_free(&s);
     lc_events_free(&ev);
 }
 
@@ -257,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_fallen_behind),
         cmocka_unit_test(test_ping),
         cmocka_unit_test(test_stream_limit_and_audience),
+        cmocka_unit_test(test_idle_log_freed),
         cmocka_unit_test(test_parse_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
