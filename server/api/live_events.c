@@ -10,10 +10,14 @@
 
 #include <microhttpd.h>
 
+#include <openssl/crypto.h>
+
 #include "api/registration.h"
+#include "auth/auth.h"
 #include "api/room.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "events/events.h"
 
 /* Chat messages a snapshot carries. */
@@ -22,15 +26,39 @@
 /* An attendee's snapshot looks this far back for the messages they may see. */
 #define SNAPSHOT_CHAT_SCAN 1000
 
-static ssize_t sub_read(void *opaque, char *buf, size_t max)
+/* A held stream: its reader and, for a moderator, the login it was opened with, looked at
+ * again every SESSION_CHECK_MS (a ping at the latest) so that logging out, or the login
+ * expiring, ends the stream of private questions and names too. */
+typedef struct {
+    lc_event_sub_t *sub;
+    lc_app_t *app;
+    char token[LC_DB_TOKEN_MAX]; /* "" for an attendee */
+    int64_t checked_ms;
+} held_t;
+
+#define SESSION_CHECK_MS 2000
+
+static ssize_t held_read(void *opaque, char *buf, size_t max)
 {
-    return lc_event_sub_read(opaque, buf, max);
+    held_t *h = opaque;
+    if (h->token[0]) {
+        int64_t now = lc_now_mono_ms();
+        if (now - h->checked_ms >= SESSION_CHECK_MS) {
+            lc_auth_session_t s;
+            if (lc_auth_session_get(h->app->auth, h->token, lc_now_real_ms(), &s) < 0)
+                return -EACCES;
+            h->checked_ms = now;
+        }
+    }
+    return lc_event_sub_read(h->sub, buf, max);
 }
 
-static void sub_free(void *opaque)
+static void held_free(void *opaque)
 {
-    lc_event_sub_t *sub = opaque;
-    lc_event_sub_free(&sub);
+    held_t *h = opaque;
+    lc_event_sub_free(&h->sub);
+    OPENSSL_cleanse(h->token, sizeof h->token);
+    free(h);
 }
 
 static void sub_wake(void *opaque) { lc_push_wake(opaque); }
@@ -187,9 +215,20 @@ static int stream(lc_req_t *req, const lc_webinar_t *w, int64_t me)
             return rc;
         }
     }
+    held_t *h = calloc(1, sizeof *h);
+    if (!h) {
+        lc_event_sub_free(&sub);
+        return -ENOMEM;
+    }
+    h->sub = sub;
+    h->app = app;
+    h->checked_ms = lc_now_mono_ms();
+    const char *token = me ? NULL : lc_req_session_token(req);
+    if (token)
+        snprintf(h->token, sizeof h->token, "%s", token);
     lc_room_watch(app->room, w->id);
     int rc = 0;
-    lc_push_t *p = lc_reply_push(req, "text/event-stream; charset=utf-8", sub_read, sub_free, sub,
+    lc_push_t *p = lc_reply_push(req, "text/event-stream; charset=utf-8", held_read, held_free, h,
                                  NULL, &rc);
     if (p)
         lc_event_sub_set_wake(sub, sub_wake, p);

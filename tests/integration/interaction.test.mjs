@@ -381,6 +381,20 @@ test('events: one join link holds at most 8 streams at once (429 too_many_stream
   for (const s of [...streams, other]) await s.close();
 });
 
+test('events: a moderator\'s stream ends when their login ends (logout)', async () => {
+  const { w } = await room('Logout ends the console', { people: 1 });
+  const other = await loginOrganiser(server, 'second-moderator@example.com');
+  const s = await joined(await openEvents(server.url(`${ADMIN}/${w.id}/events`),
+    { headers: { Cookie: `lectern_session=${other.cookie}` } }));
+  assert.equal(s.ended, false);
+  const out = await api(server, 'POST', '/api/logout', { session: other });
+  assert.equal(out.status, 204, out.body.toString());
+  // The login is looked at again at the stream's next read (a ping: 2 s here) once 2 s passed.
+  await s.waitEnd(8000);
+  assertError(await openEvents(server.url(`${ADMIN}/${w.id}/events`),
+    { headers: { Cookie: `lectern_session=${other.cookie}` } }), 401, 'not_logged_in');
+});
+
 test('an attendee never receives another attendee\'s private question, private chat, hand or ' +
   'vote', async () => {
   const { w, people: [a, b], mod, sa, sb } = await watchedRoom('Private things',
